@@ -8,8 +8,9 @@ carrying all of them. The CLI prints them; the dashboard shows them as a table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
