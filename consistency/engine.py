@@ -238,3 +238,44 @@ def profile_from_rows(rows: list[tuple[str, str]] | pd.DataFrame) -> Profile:
     if "label_value" not in df.columns:
         df = df.assign(label_value=[label_value_or_nan(x) for x in df["label"]])
     return profile(ibis.memtable(df[["item_id", "labeler_id", "label", "label_value"]]))
+
+
+def item_disagreement(ann: ir.Table) -> ir.Table:
+    """Per item: labels m, distinct labels, top label share, and observed disagreement.
+
+    ``disagreement`` = 1 - sum_c n_uc (n_uc - 1) / (m_u (m_u - 1)): the share of
+    pairs of the item's labels that differ (nominal); NULL for items with one label.
+    An Ibis expression (one row per item), to be filtered, ordered and limited
+    in the engine.
+    """
+    vc = ann.group_by(["item_id", "label"]).agg(n=ann.count())
+    per = vc.group_by("item_id").agg(
+        m=vc.n.sum(),
+        distinct=vc.count(),
+        top=vc.n.max(),
+        same_pairs=(vc.n * (vc.n - 1)).sum(),
+    )
+    pairs = per.m * (per.m - 1)
+    return per.mutate(
+        top_share=per.top.cast("float64") / per.m,
+        disagreement=ibis.ifelse(pairs > 0, 1.0 - per.same_pairs.cast("float64") / pairs, ibis.null()),
+    )
+
+
+def disputed_items(
+    ann: ir.Table,
+    limit: int = 20,
+    classes: list[str] | None = None,
+) -> pd.DataFrame:
+    """The most disputed items, worst first (highest disagreement, then lowest top share).
+
+    With ``classes``, only items where at least one label is one of them.
+    Ties are broken by item id, so the order is stable.
+    """
+    per = item_disagreement(ann)
+    per = per.filter(per.disagreement.notnull())
+    if classes:
+        having = ann.filter(ann.label.isin(list(classes))).select("item_id").distinct()
+        per = per.semi_join(having, "item_id")
+    per = per.order_by([ibis.desc("disagreement"), "top_share", "item_id"]).limit(limit)
+    return per.execute()
