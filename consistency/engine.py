@@ -223,22 +223,40 @@ def profile(ann: ir.Table) -> Profile:
 def profile_from_rows(rows: list[tuple[str, str]] | pd.DataFrame) -> Profile:
     """A profile from ``(item_id, label)`` rows in memory (tests, doctests, small data).
 
+    Computed with pandas, without a query engine; :func:`profile` gives the same
+    result from an engine table (a test checks that they agree).
+
     >>> p = profile_from_rows([("a", "x"), ("a", "x"), ("b", "x"), ("b", "y"), ("c", "y")])
     >>> p.items, p.pairable_items, p.labels
     (3, 2, ('x', 'y'))
     """
-    df = (
-        pd.DataFrame(rows, columns=["item_id", "label"])
-        if not isinstance(rows, pd.DataFrame)
-        else rows
-    )
-    df = df.assign(label=df["label"].astype(str))
+    if isinstance(rows, pd.DataFrame):
+        df = rows
+    else:
+        df = pd.DataFrame(list(rows), columns=["item_id", "label"])
+    df = df.assign(item_id=df["item_id"].astype(str), label=df["label"].astype(str))
     if "labeler_id" not in df.columns:
         df = df.assign(labeler_id=np.arange(len(df)).astype(str))
-    if "label_value" not in df.columns:
-        df = df.assign(label_value=[label_value_or_nan(x) for x in df["label"]])
-    return profile(ibis.memtable(df[["item_id", "labeler_id", "label", "label_value"]]))
-
+    if df.empty:
+        return Profile((), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64))
+    labels = sorted(df["label"].unique().tolist(), key=_label_sort_key)
+    code = {lab: i for i, lab in enumerate(labels)}
+    items, item_idx = np.unique(df["item_id"].to_numpy(dtype=object).astype(str), return_inverse=True)
+    lab_idx = df["label"].map(code).to_numpy(dtype=np.int64)
+    counts = np.zeros((len(items), len(labels)), dtype=np.int64)
+    np.add.at(counts, (item_idx.ravel(), lab_idx), 1)
+    n_ann = len(df)
+    distinct_pairs = len(df[["item_id", "labeler_id"]].astype(str).drop_duplicates())
+    return _compact(
+        counts,
+        np.ones(len(items), dtype=np.int64),
+        tuple(labels),
+        np.array([label_value_or_nan(x) for x in labels], dtype=float),
+        annotations=n_ann,
+        repeats=n_ann - distinct_pairs,
+        labelers=int(df["labeler_id"].astype(str).nunique()),
+        label_totals=counts.sum(axis=0),
+    )
 
 def item_disagreement(ann: ir.Table) -> ir.Table:
     """Per item: labels m, distinct labels, top label share, and observed disagreement.
