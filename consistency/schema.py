@@ -119,7 +119,9 @@ def canonical_annotations(df: pd.DataFrame | None) -> pd.DataFrame:
     out = _frame(ANNOTATION_COLUMNS, df, keep_extra=False)
     missing = out["label_value"].isna() & out["label"].notna()
     if missing.any():
-        out.loc[missing, "label_value"] = [label_value(x) for x in out.loc[missing, "label"]]
+        labels = out.loc[missing, "label"]
+        values = {lab: label_value(lab) for lab in labels.unique()}
+        out.loc[missing, "label_value"] = labels.map(values).astype("Float64")
     return out
 
 
