@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from consistency.engine import Profile, profile
 from consistency.store import Store, ViewFilter
@@ -76,3 +77,506 @@ def dataset_summary(store: Store, dataset: str, view: ViewFilter | None = None) 
         "models": models,
         "metadata_fields": store.metadata_fields(dataset)["field"].tolist(),
     }
+
+
+# ---- panels ------------------------------------------------------------------
+def overall(profile_: Profile, options: AnalysisOptions) -> dict[str, Any]:
+    """alpha with its interval, Fleiss' kappa (or why not), percent agreement, Gwet's AC1."""
+    from consistency.metrics.agreement import fleiss_kappa, gwet_ac1, percent_agreement
+    from consistency.metrics.alpha import alpha_with_ci
+
+    est = alpha_with_ci(profile_, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
+    fk = fleiss_kappa(profile_)
+    return {
+        "alpha": {
+            "level": est.level,
+            "value": est.value,
+            "ci_low": est.ci_low,
+            "ci_high": est.ci_high,
+            "confidence": est.confidence,
+            "draws": est.draws,
+        },
+        "fleiss_kappa": fk.value,
+        "fleiss_kappa_note": fk.note,
+        "percent_agreement": percent_agreement(profile_),
+        "gwet_ac1": gwet_ac1(profile_),
+    }
+
+
+def class_table(
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None,
+    options: AnalysisOptions,
+    profile_: Profile | None = None,
+) -> pd.DataFrame:
+    """Per class: agreement (specific, one-vs-rest alpha, Fleiss) beside HLP and model accuracy."""
+    from consistency.metrics.classes import per_class
+    from consistency.metrics.hlp import hlp_per_class
+
+    p = profile_ or dataset_profile(store, dataset, view)
+    pc = per_class(p, "nominal")
+    ann = store.annotations(dataset, view)
+    preds = store.predictions(dataset)
+    has_preds = bool(preds.count().execute())
+    model = options.model
+    if has_preds and model is None:
+        models = sorted(preds.select("model").distinct().execute()["model"].astype(str))
+        model = models[0]
+    hlp = hlp_per_class(
+        ann,
+        store.items(dataset),
+        preds if has_preds else None,
+        model=model,
+    )
+    hlp = hlp.rename(columns={"share": "label_share"})
+    out = pc.merge(hlp, on="class", how="outer")
+    return out
+
+
+def labeler_table(
+    store: Store, dataset: str, view: ViewFilter | None, options: AnalysisOptions
+) -> pd.DataFrame:
+    """One row per labeler (see :func:`consistency.metrics.labelers.labelers`)."""
+    from consistency.metrics.labelers import labelers
+
+    return labelers(
+        store.annotations(dataset, view),
+        store.items(dataset),
+        fast_threshold_s=options.fast_threshold_s,
+    )
+
+
+def kappa_pairs(
+    store: Store, dataset: str, view: ViewFilter | None, options: AnalysisOptions
+) -> pd.DataFrame:
+    """Cohen's kappa for every pair of labelers sharing at least ``min_shared`` items."""
+    from consistency.metrics.labelers import cohen_kappa_pairs
+
+    return cohen_kappa_pairs(store.annotations(dataset, view), min_shared=options.min_shared)
+
+
+def consensus_table(
+    store: Store, dataset: str, view: ViewFilter | None = None, method: str = "majority"
+) -> pd.DataFrame:
+    """item_id, label, confidence, tie: the consensus of each item.
+
+    ``majority``: the majority vote, ties reported (``tie`` true, ``label`` the
+    first tied label by name). ``dawid-skene``: the Dawid–Skene label and its
+    posterior probability (``tie`` true when the majority vote is tied).
+    """
+    from consistency.errors import InvalidArgument
+    from consistency.metrics.consensus import dawid_skene, majority_vote
+
+    ann = store.annotations(dataset, view)
+    mv = majority_vote(ann)
+    if method == "majority":
+        out = mv[["item_id", "label", "confidence", "tie"]].copy()
+        out["tied_labels"] = mv["tied_labels"].map(lambda t: "|".join(t))
+        return out
+    if method in ("dawid-skene", "dawid_skene", "ds"):
+        ds = dawid_skene(ann)
+        out = ds.labels[["item_id", "label", "confidence"]].merge(
+            mv[["item_id", "tie"]], on="item_id", how="left"
+        )
+        return out
+    raise InvalidArgument(f"unknown consensus method '{method}'. Methods: majority, dawid-skene")
+
+
+def consensus_summary(store: Store, dataset: str, view: ViewFilter | None) -> dict[str, Any]:
+    """Majority vote (ties, gold accuracy) and Dawid–Skene (gold accuracy, iterations)."""
+    from consistency.metrics.consensus import dawid_skene, gold_accuracy, majority_vote
+
+    ann = store.annotations(dataset, view)
+    items = store.items(dataset)
+    mv = majority_vote(ann)
+    ds = dawid_skene(ann)
+    g_mv = gold_accuracy(mv, items)
+    g_ds = gold_accuracy(ds.labels, items)
+    return {
+        "majority_vote": {
+            "items": int(len(mv)),
+            "ties": int(mv["tie"].sum()),
+            "gold_accuracy": g_mv.accuracy,
+            "gold_n": g_mv.n,
+            "gold_ci_low": g_mv.ci_low,
+            "gold_ci_high": g_mv.ci_high,
+        },
+        "dawid_skene": {
+            "items": int(len(ds.labels)),
+            "gold_accuracy": g_ds.accuracy,
+            "gold_n": g_ds.n,
+            "gold_ci_low": g_ds.ci_low,
+            "gold_ci_high": g_ds.ci_high,
+            "iterations": ds.iterations,
+            "converged": ds.converged,
+            "agrees_with_majority": float(
+                (mv.set_index("item_id")["label"] == ds.labels.set_index("item_id")["label"]).mean()
+            )
+            if len(mv)
+            else float("nan"),
+        },
+    }
+
+
+def confusion_summary(profile_: Profile, top: int = 10) -> dict[str, Any]:
+    """The coincidence matrix (counts and row-normalized) and the most confused pairs."""
+    from consistency.metrics.classes import confused_pairs, confusion
+
+    conf = confusion(profile_)
+    pairs = confused_pairs(profile_, top=top) if len(profile_.labels) >= 2 else pd.DataFrame()
+    return {
+        "classes": list(conf.classes),
+        "counts": np.asarray(conf.counts).tolist(),
+        "row_normalized": np.asarray(conf.row_normalized).tolist(),
+        "top_pairs": pairs.to_dict("records"),
+    }
+
+
+#: Metadata fields with more distinct values than this are not sliced automatically.
+MAX_SLICE_VALUES = 50
+
+
+def slice_table(
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None,
+    options: AnalysisOptions,
+    fields: list[str] | None = None,
+) -> pd.DataFrame:
+    """Alpha per value of each metadata field, with the alpha of the rest beside it.
+
+    Columns: field, value, items, pairable_items, annotations, items_share,
+    alpha, ci_low, ci_high, rest_alpha, rest_ci_low, rest_ci_high.
+    """
+    from consistency.engine import combine
+    from consistency.metrics.alpha import alpha_with_ci
+    from consistency.metrics.slices import profiles_by
+
+    meta = store.metadata_fields(dataset)
+    if fields is None:
+        fields = meta[meta["distinct_values"].between(2, MAX_SLICE_VALUES)]["field"].tolist()
+    rows = []
+    ann = store.annotations(dataset, view)
+    m_all = store.table("item_metadata")
+    for field_name in fields:
+        m = m_all.filter((m_all.dataset == dataset) & (m_all.field == field_name))
+        m = m.group_by("item_id").agg(slice_value=m.value.max())
+        m = m.select(meta_item=m.item_id, slice_value=m.slice_value)
+        t = ann.left_join(m, ann.item_id == m.meta_item)
+        t = t.select("item_id", "labeler_id", "label", "label_value", "slice_value")
+        profiles = profiles_by(t, "slice_value")
+        total_items = sum(p.items for p in profiles.values())
+        for value, p in profiles.items():
+            if value is None:
+                continue
+            rest = combine([q for v, q in profiles.items() if v != value])
+            est = alpha_with_ci(p, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
+            rest_est = alpha_with_ci(rest, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
+            rows.append(
+                {
+                    "field": field_name,
+                    "value": value,
+                    "items": p.items,
+                    "pairable_items": p.pairable_items,
+                    "annotations": p.annotations,
+                    "items_share": p.items / total_items if total_items else float("nan"),
+                    "alpha": est.value,
+                    "ci_low": est.ci_low,
+                    "ci_high": est.ci_high,
+                    "rest_alpha": rest_est.value,
+                    "rest_ci_low": rest_est.ci_low,
+                    "rest_ci_high": rest_est.ci_high,
+                }
+            )
+    cols = [
+        "field",
+        "value",
+        "items",
+        "pairable_items",
+        "annotations",
+        "items_share",
+        "alpha",
+        "ci_low",
+        "ci_high",
+        "rest_alpha",
+        "rest_ci_low",
+        "rest_ci_high",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def round_table(
+    store: Store, dataset: str, view: ViewFilter | None, options: AnalysisOptions
+) -> pd.DataFrame:
+    """Alpha per labeling round with its interval: round, items, annotations, alpha, ci_low, ci_high."""
+    from consistency.metrics.slices import alpha_by_round
+
+    view = view or ViewFilter()
+    df = alpha_by_round(store, dataset, view, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
+    return df.rename(columns={"value": "round"})
+
+
+# ---- recommendations -----------------------------------------------------------
+def recommend_context(
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None,
+    options: AnalysisOptions,
+    parts: dict[str, Any] | None = None,
+) -> Any:
+    """The :class:`consistency.recommend.Context` of a view (reuses ``parts`` already computed)."""
+    from consistency.engine import disputed_items
+    from consistency.metrics.alpha import alpha as alpha_of
+    from consistency.metrics.classes import confused_pairs
+    from consistency.recommend import Context
+
+    parts = parts or {}
+    view = view or ViewFilter()
+    p = parts.get("profile") or dataset_profile(store, dataset, view)
+    ann = store.annotations(dataset, view)
+    classes = parts.get("classes")
+    if classes is None:
+        classes = class_table(store, dataset, view, options, p)
+    labelers_df = parts.get("labelers")
+    if labelers_df is None:
+        labelers_df = labeler_table(store, dataset, view, options)
+    slices = parts.get("slices")
+    if slices is None:
+        slices = slice_table(store, dataset, view, options)
+    a = parts.get("alpha")
+    if a is None:
+        a = alpha_of(p, options.level)  # type: ignore[arg-type]
+
+    def without(labeler: str) -> float:
+        return alpha_of(profile(ann.filter(ann.labeler_id != labeler)), options.level)  # type: ignore[arg-type]
+
+    def examples(
+        classes: list[str] | None = None,
+        slice: tuple[str, str] | None = None,
+        labeler: str | None = None,
+    ) -> list[str]:
+        t = ann
+        if slice is not None:
+            meta = (*view.metadata, (slice[0], (slice[1],)))
+            t = store.annotations(
+                dataset, ViewFilter(view.rounds, view.labelers, meta, view.time_from, view.time_to)
+            )
+        if labeler is not None:
+            mine = t.filter(t.labeler_id == labeler).select("item_id").distinct()
+            t = t.semi_join(mine, "item_id")
+        return disputed_items(t, 20, classes)["item_id"].astype(str).tolist()
+
+    pair_table = confused_pairs(p, top=None) if len(p.labels) >= 2 else pd.DataFrame()
+    hlp_cols = [
+        "class",
+        "hlp",
+        "hlp_ci_low",
+        "hlp_ci_high",
+        "model_accuracy",
+        "model_accuracy_ci_low",
+        "model_accuracy_ci_high",
+        "model_accuracy_agreed",
+    ]
+    hlp = classes[[c for c in hlp_cols if c in classes.columns]].copy()
+    hlp["share"] = classes["label_share"] if "label_share" in classes else classes["share"]
+    return Context(
+        profile=p,
+        level=options.level,
+        alpha=a,
+        per_class=classes,
+        pairs=pair_table,
+        labelers=labelers_df,
+        slices=slices,
+        hlp=hlp,
+        alpha_without_labeler=without,
+        example_items=examples,
+    )
+
+
+def recommendations_table(
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None = None,
+    options: AnalysisOptions | None = None,
+    parts: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The ranked recommendations of a view (see :mod:`consistency.recommend`)."""
+    from consistency.recommend import recommend
+
+    options = options or AnalysisOptions()
+    return recommend(recommend_context(store, dataset, view, options, parts))
+
+
+# ---- everything ------------------------------------------------------------------
+def analyze(
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None = None,
+    options: AnalysisOptions | None = None,
+) -> dict[str, Any]:
+    """Every figure of a dataset view as one JSON-ready dict (the ``analyze --json`` schema).
+
+    See docs/analyze-json.md for the schema. Figures that do not apply are None.
+    """
+    options = options or AnalysisOptions()
+    view = view or ViewFilter()
+    p = dataset_profile(store, dataset, view)
+    summary = dataset_summary(store, dataset, view)
+    ov = overall(p, options)
+    classes = class_table(store, dataset, view, options, p)
+    labelers_df = labeler_table(store, dataset, view, options)
+    slices = slice_table(store, dataset, view, options)
+    rounds = round_table(
+        store,
+        dataset,
+        ViewFilter(("*",), view.labelers, view.metadata, view.time_from, view.time_to),
+        options,
+    )
+    recs = recommendations_table(
+        store,
+        dataset,
+        view,
+        options,
+        parts={
+            "profile": p,
+            "classes": classes,
+            "labelers": labelers_df,
+            "slices": slices,
+            "alpha": ov["alpha"]["value"],
+        },
+    )
+    per_class_cols = [
+        "class",
+        "n",
+        "items",
+        "share",
+        "label_share",
+        "specific_agreement",
+        "alpha_one_vs_rest",
+        "fleiss_kappa",
+        "disagreement_share",
+        "main_partners",
+        "hlp",
+        "hlp_n",
+        "hlp_ci_low",
+        "hlp_ci_high",
+        "hlp_gold",
+        "hlp_gold_n",
+        "model_accuracy",
+        "model_accuracy_n",
+        "model_accuracy_ci_low",
+        "model_accuracy_ci_high",
+        "model_accuracy_gold",
+        "model_accuracy_gold_n",
+        "model_accuracy_agreed",
+        "model_accuracy_agreed_n",
+        "model_accuracy_agreed_ci_low",
+        "model_accuracy_agreed_ci_high",
+        "gap",
+        "gap_gold",
+        "priority",
+    ]
+    result = {
+        "dataset": {
+            k: summary[k]
+            for k in (
+                "dataset",
+                "items",
+                "labelers",
+                "annotations",
+                "pairable_items",
+                "unpairable_items",
+                "repeated_labels",
+                "classes",
+                "labels_per_item",
+                "rounds",
+                "gold_items",
+                "models",
+                "metadata_fields",
+            )
+        },
+        "view": view.describe(),
+        "options": options.to_dict(),
+        **ov,
+        "per_class": _records(classes[[c for c in per_class_cols if c in classes.columns]]),
+        "labelers": _records(labelers_df),
+        "kappa_pairs": _records(kappa_pairs(store, dataset, view, options)),
+        "consensus": consensus_summary(store, dataset, view),
+        "confusion": confusion_summary(p),
+        "slices": _records(slices),
+        "rounds": _records(rounds),
+        "recommendations": _records(recs),
+    }
+    return clean_json(result)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return df.to_dict("records") if df is not None and len(df) else []
+
+
+def clean_json(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become None, numpy scalars Python ones."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [clean_json(v) for v in value.tolist()]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if np.isfinite(f) else None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _fmt(x: Any, pct: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.1%}" if pct else f"{x:.3f}"
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """A readable summary of :func:`analyze`'s result for the terminal."""
+    d = result["dataset"]
+    a = result["alpha"]
+    lines = [
+        f"dataset {d['dataset']} ({result['view']})",
+        f"  {d['items']} items, {d['labelers']} labelers, {d['annotations']} annotations, "
+        f"{d['pairable_items']} pairable items",
+        f"  Krippendorff's alpha ({a['level']}): {_fmt(a['value'])} "
+        f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}] (95% bootstrap interval)",
+        f"  Fleiss' kappa: {_fmt(result['fleiss_kappa'])}"
+        + (f" ({result['fleiss_kappa_note']})" if result.get("fleiss_kappa_note") else ""),
+        f"  percent agreement: {_fmt(result['percent_agreement'], True)}   "
+        f"Gwet's AC1: {_fmt(result['gwet_ac1'])}",
+        "",
+        "  class            n  agreement  HLP     model   gap     priority",
+    ]
+    for c in result["per_class"]:
+        lines.append(
+            f"  {str(c['class'])[:14]:<14} {c.get('n') or 0:>5.0f}  "
+            f"{_fmt(c.get('specific_agreement'), True):>8}  {_fmt(c.get('hlp'), True):>6}  "
+            f"{_fmt(c.get('model_accuracy'), True):>6}  {_fmt(c.get('gap'), True):>6}  "
+            f"{_fmt(c.get('priority'))}"
+        )
+    lines += ["", "  labeler        n  agreement  gold    fast"]
+    for r in result["labelers"]:
+        lines.append(
+            f"  {str(r['labeler_id'])[:12]:<12} {r['n']:>5}  {_fmt(r.get('agreement'), True):>8}  "
+            f"{_fmt(r.get('gold_accuracy'), True):>6}  {_fmt(r.get('fast_share'), True):>6}"
+        )
+    recs = result["recommendations"]
+    if recs:
+        lines += ["", "  what to do next:"]
+        for r in recs[:5]:
+            lines.append(f"  {r['rank']}. {r['action']}: {r['target']} (score {r['score']:.4f})")
+            lines.append(f"     {r['evidence']}")
+    return "\n".join(lines)

@@ -238,10 +238,14 @@ def profile_from_rows(rows: list[tuple[str, str]] | pd.DataFrame) -> Profile:
     if "labeler_id" not in df.columns:
         df = df.assign(labeler_id=np.arange(len(df)).astype(str))
     if df.empty:
-        return Profile((), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return Profile(
+            (), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        )
     labels = sorted(df["label"].unique().tolist(), key=_label_sort_key)
     code = {lab: i for i, lab in enumerate(labels)}
-    items, item_idx = np.unique(df["item_id"].to_numpy(dtype=object).astype(str), return_inverse=True)
+    items, item_idx = np.unique(
+        df["item_id"].to_numpy(dtype=object).astype(str), return_inverse=True
+    )
     lab_idx = df["label"].map(code).to_numpy(dtype=np.int64)
     counts = np.zeros((len(items), len(labels)), dtype=np.int64)
     np.add.at(counts, (item_idx.ravel(), lab_idx), 1)
@@ -257,6 +261,7 @@ def profile_from_rows(rows: list[tuple[str, str]] | pd.DataFrame) -> Profile:
         labelers=int(df["labeler_id"].astype(str).nunique()),
         label_totals=counts.sum(axis=0),
     )
+
 
 def item_disagreement(ann: ir.Table) -> ir.Table:
     """Per item: labels m, distinct labels, top label share, and observed disagreement.
@@ -276,7 +281,9 @@ def item_disagreement(ann: ir.Table) -> ir.Table:
     pairs = per.m * (per.m - 1)
     return per.mutate(
         top_share=per.top.cast("float64") / per.m,
-        disagreement=ibis.ifelse(pairs > 0, 1.0 - per.same_pairs.cast("float64") / pairs, ibis.null()),
+        disagreement=ibis.ifelse(
+            pairs > 0, 1.0 - per.same_pairs.cast("float64") / pairs, ibis.null()
+        ),
     )
 
 
@@ -297,3 +304,42 @@ def disputed_items(
         per = per.semi_join(having, "item_id")
     per = per.order_by([ibis.desc("disagreement"), "top_share", "item_id"]).limit(limit)
     return per.execute()
+
+
+def combine(profiles: list[Profile]) -> Profile:
+    """One profile of the union of disjoint sets of items (e.g. all slices but one).
+
+    Labels are aligned by name; annotations and label totals add up.
+
+    >>> a = profile_from_rows([("i", "x"), ("i", "x")])
+    >>> b = profile_from_rows([("j", "y"), ("j", "x")])
+    >>> c = combine([a, b])
+    >>> c.labels, c.items, c.annotations
+    (('x', 'y'), 2, 4)
+    """
+    profiles = [p for p in profiles if len(p.labels)]
+    if not profiles:
+        return Profile(
+            (), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        )
+    labels = sorted({lab for p in profiles for lab in p.labels}, key=_label_sort_key)
+    index = {lab: i for i, lab in enumerate(labels)}
+    rows, weights, totals = [], [], np.zeros(len(labels), dtype=np.int64)
+    for p in profiles:
+        cols = [index[lab] for lab in p.labels]
+        c = np.zeros((len(p.counts), len(labels)), dtype=np.int64)
+        c[:, cols] = p.counts
+        rows.append(c)
+        weights.append(p.weight)
+        if p.label_totals.size:
+            totals[cols] += p.label_totals
+    return _compact(
+        np.concatenate(rows),
+        np.concatenate(weights),
+        tuple(labels),
+        np.array([label_value_or_nan(x) for x in labels], dtype=float),
+        annotations=sum(p.annotations for p in profiles),
+        repeats=sum(p.repeats for p in profiles),
+        labelers=max(p.labelers for p in profiles),
+        label_totals=totals,
+    )
