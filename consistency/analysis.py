@@ -175,7 +175,7 @@ def consensus_table(
         out["tied_labels"] = mv["tied_labels"].map(lambda t: "|".join(t))
         return out
     if method in ("dawid-skene", "dawid_skene", "ds"):
-        ds = dawid_skene(ann)
+        ds = dawid_skene(ann, max_iter=DS_MAX_ITER)
         out = ds.labels[["item_id", "label", "confidence"]].merge(
             mv[["item_id", "tie"]], on="item_id", how="left"
         )
@@ -190,7 +190,7 @@ def consensus_summary(store: Store, dataset: str, view: ViewFilter | None) -> di
     ann = store.annotations(dataset, view)
     items = store.items(dataset)
     mv = majority_vote(ann)
-    ds = dawid_skene(ann)
+    ds = dawid_skene(ann, max_iter=DS_MAX_ITER)
     g_mv = gold_accuracy(mv, items)
     g_ds = gold_accuracy(ds.labels, items)
     return {
@@ -232,6 +232,9 @@ def confusion_summary(profile_: Profile, top: int = 10) -> dict[str, Any]:
         "top_pairs": pairs.to_dict("records"),
     }
 
+
+#: EM steps allowed to Dawid–Skene in the analysis (confusable classes converge slowly).
+DS_MAX_ITER = 500
 
 #: Metadata fields with more distinct values than this are not sliced automatically.
 MAX_SLICE_VALUES = 50

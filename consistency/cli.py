@@ -20,6 +20,10 @@ from consistency.store import Store, ViewFilter, default_db_path
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Handler] = {}
 
+#: Modules that add subcommands: each has ``add_commands(sub, command, add_analysis,
+#: add_view, add_db)``, where ``command`` is the registering decorator below.
+EXTENSIONS: tuple[str, ...] = ()
+
 
 def command(name: str) -> Callable[[Handler], Handler]:
     """Register a subcommand handler."""
@@ -426,6 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis(p)
     p.add_argument("--top", type=int, default=10, help="how many rows (default: 10)")
     p.add_argument("--out", metavar="FILE.csv", help="write the table as CSV")
+
+    for module in EXTENSIONS:
+        import importlib
+
+        importlib.import_module(module).add_commands(
+            sub, command, _add_analysis, _add_view, _add_db
+        )
     return parser
 
 

@@ -44,7 +44,9 @@ class Thresholds:
 
     Attributes:
         clarify_max_agreement: a class whose specific agreement o_cc / n_c is
-            below this is a candidate for clearer instructions.
+            below this...
+        clarify_margin: ... and at least this far below the median class is a
+            candidate for clearer instructions.
         clarify_min_share: ... if it holds at least this share of the pairable values.
         clarify_resolved_share: the estimate of a clarification's effect assumes
             it resolves this share of the disagreement that involves the class.
@@ -55,7 +57,9 @@ class Thresholds:
         uncertain_max_top_share: an item has "no clear winner" when its most
             frequent label holds at most this share of its labels.
         uncertain_min_share: recommend the tag when at least this share of
-            pairable items (of the class, for the per-class variant) has no clear winner...
+            pairable items has no clear winner (for the per-class variant: of the
+            items with that label, and at least ``uncertain_class_factor`` times
+            the median of that share over the classes)...
         uncertain_min_entropy: ... and the disagreement among them is spread:
             normalised entropy of the class pairs they disagree on at least this.
         slice_max_values: metadata fields with more distinct values are not sliced.
@@ -71,6 +75,7 @@ class Thresholds:
     """
 
     clarify_max_agreement: float = 0.75
+    clarify_margin: float = 0.05
     clarify_min_share: float = 0.02
     clarify_resolved_share: float = 0.5
     merge_min_mutual: float = 0.4
@@ -78,6 +83,7 @@ class Thresholds:
     uncertain_max_top_share: float = 0.5
     uncertain_min_share: float = 0.1
     uncertain_min_entropy: float = 0.6
+    uncertain_class_factor: float = 1.5
     slice_max_values: int = 50
     slice_min_items: int = 30
     labeler_min_labels: int = 20
@@ -195,14 +201,17 @@ def clarify_class(ctx: Context, th: Thresholds) -> list[Recommendation]:
     merge_pairs = {
         frozenset((r.class_a, r.class_b)) for r in _merge_candidates(ctx, th).itertuples()
     }
+    median = float(ctx.per_class["specific_agreement"].median()) if len(ctx.per_class) else 0.0
     for r in ctx.per_class.itertuples():
         sa = float(r.specific_agreement)
         share = float(r.share)
         if not np.isfinite(sa) or sa >= th.clarify_max_agreement or share < th.clarify_min_share:
             continue
+        if sa > median - th.clarify_margin:
+            continue
         partners = list(r.main_partners or [])
-        if partners and len(partners) == 1 and frozenset((r[1], partners[0][0])) in merge_pairs:
-            continue  # all of its disagreement is one merge candidate: the merge row says it
+        if partners and frozenset((r[1], partners[0][0])) in merge_pairs:
+            continue  # its main partner is a merge candidate: the merge row says it
         after = clarify_alpha_after(ctx, r[1], th.clarify_resolved_share)
         partner_txt = ", ".join(f"{k} ({_pct(v)})" for k, v in partners[:3]) or "none"
         hlp_txt = ""
@@ -322,16 +331,24 @@ def uncertain_tag(ctx: Context, th: Thresholds) -> list[Recommendation]:
     targets: list[tuple[str | None, np.ndarray]] = [(None, mask)]
     for c, lab in enumerate(p.labels):
         targets.append((lab, mask & (p.counts[:, c] > 0)))
+    shares: dict[str | None, tuple[int, float]] = {}
     for lab, msk in targets:
         if lab is None:
             base = pairable_w
         else:
             base = p.weight[p.pairable & (p.counts[:, p.labels.index(lab)] > 0)].sum()
-        if base == 0:
+        if base:
+            n_items = int(p.weight[msk].sum())
+            shares[lab] = (n_items, n_items / base)
+    class_shares = [v[1] for k, v in shares.items() if k is not None]
+    typical = float(np.median(class_shares)) if class_shares else 0.0
+    for lab, msk in targets:
+        if lab not in shares:
             continue
-        n_items = p.weight[msk].sum()
-        share_items = n_items / base
+        n_items, share_items = shares[lab]
         if share_items < th.uncertain_min_share:
+            continue
+        if lab is not None and share_items < th.uncertain_class_factor * typical:
             continue
         entropy = _pair_entropy(p, msk)
         if entropy < th.uncertain_min_entropy:

@@ -1,0 +1,510 @@
+"""Consensus labels: majority vote and Dawid–Skene, and their accuracy against gold.
+
+* :func:`majority_vote`: per item, the label given most often, with its share
+  of the votes. Ties are reported, never silently broken.
+* :func:`dawid_skene`: the Dawid & Skene (1979) latent-class model fitted by
+  EM: one confusion matrix per labeler, class priors, and a posterior over
+  the true class of every item.
+* :func:`gold_accuracy`: how often a consensus matches the gold labels, with
+  a Wilson interval.
+
+Both consensus methods read the long annotation table (``item_id``,
+``labeler_id``, ``label``). Majority vote runs entirely in the query engine
+(group by item and label, a window per item). Dawid–Skene fetches the
+annotations as three integer-coded arrays (linear in the number of
+annotations) and runs EM with ``bincount`` sums over them; it never builds a
+labelers x items matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from consistency.engine import label_dictionary
+from consistency.errors import InvalidArgument
+
+Init = Literal["majority", "majority_hard"]
+INITS: tuple[str, ...] = ("majority", "majority_hard")
+
+#: Floor of a used confusion cell and of a prior (as crowd-kit's DawidSkene).
+EPS = 1e-10
+
+MV_COLUMNS = ("item_id", "label", "confidence", "votes", "tie", "tied_labels")
+
+
+def require_columns(table: ir.Table | pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Raise :class:`InvalidArgument` naming the columns ``table`` lacks.
+
+    >>> require_columns(pd.DataFrame({"item_id": []}), ["item_id", "label"], "consensus")
+    Traceback (most recent call last):
+    ...
+    consistency.errors.InvalidArgument: the consensus table lacks column(s) label. Columns found: item_id
+    """
+    found = list(table.columns)
+    missing = [c for c in columns if c not in found]
+    if missing:
+        raise InvalidArgument(
+            f"the {name} table lacks column(s) {', '.join(missing)}. "
+            f"Columns found: {', '.join(found) or 'none'}"
+        )
+
+
+def as_table(table: ir.Table | pd.DataFrame) -> ir.Table:
+    """An Ibis table expression for ``table`` (a pandas frame becomes a memtable)."""
+    return ibis.memtable(table) if isinstance(table, pd.DataFrame) else table
+
+
+def wilson_interval(
+    successes: np.ndarray | float,
+    n: np.ndarray | float,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson (1927) score interval for a proportion; NaN where ``n`` is 0.
+
+    With z the normal quantile, p = successes / n:
+    (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n).
+    ``successes`` may be fractional (a tie earning partial credit).
+
+    Newcombe (1998), "Two-sided confidence intervals for the single
+    proportion", Statistics in Medicine 17:857-872, example 81/263:
+
+    >>> low, high = wilson_interval(81, 263)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.2553, 0.3662)
+    """
+    if not 0 < confidence < 1:
+        raise InvalidArgument(f"confidence must be between 0 and 1; found {confidence}")
+    s = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    ok = m > 0
+    low = np.full(np.broadcast(s, m).shape, np.nan)
+    high = low.copy()
+    if ok.any():
+        s_ok = np.broadcast_to(s, low.shape)[ok]
+        m_ok = np.broadcast_to(m, low.shape)[ok]
+        lo, hi = proportion_confint(s_ok, m_ok, alpha=1 - confidence, method="wilson")
+        # The interval always contains p; clip the float rounding at 0, p and 1.
+        p = s_ok / m_ok
+        low[ok] = np.clip(lo, 0.0, p)
+        high[ok] = np.clip(hi, p, 1.0)
+    return low, high
+
+
+def tied_set(value: object) -> tuple[str, ...]:
+    """The tied labels of a consensus cell as a tuple of str (empty when there is no tie)."""
+    if isinstance(value, list | tuple | np.ndarray) and len(value) > 1:
+        return tuple(str(x) for x in value)
+    return ()
+
+
+def _empty_majority() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "item_id": pd.Series([], dtype=object),
+            "label": pd.Series([], dtype=object),
+            "confidence": pd.Series([], dtype=float),
+            "votes": pd.Series([], dtype=np.int64),
+            "tie": pd.Series([], dtype=bool),
+            "tied_labels": pd.Series([], dtype=object),
+        }
+    )
+
+
+def majority_vote(ann: ir.Table) -> pd.DataFrame:
+    """Majority-vote consensus per item, computed in the query engine.
+
+    Every annotation is one vote (a labeler who labels an item twice votes
+    twice, as in crowd-kit's ``MajorityVote``). With m_u votes on item u and
+    n_uc of them for label c, the winner is argmax_c n_uc and
+    ``confidence`` = max_c n_uc / m_u.
+
+    Ties are reported, never silently broken: when t >= 2 labels share the
+    top count, ``tie`` is True, ``tied_labels`` lists them (sorted by code
+    point) and ``label`` is the first of them, a placeholder that only makes
+    the column usable; read ``tie`` before trusting it. Without a tie,
+    ``tied_labels`` is empty.
+
+    Args:
+        ann: annotations with at least ``item_id`` and ``label``.
+
+    Returns:
+        One row per item, sorted by ``item_id``: item_id, label, confidence,
+        votes (m_u), tie, tied_labels (tuple of str).
+
+    >>> t = ibis.memtable(pd.DataFrame({"item_id": list("aaabb"), "label": list("xxyxy")}))
+    >>> majority_vote(t)[["item_id", "label", "votes", "tie", "tied_labels"]].values.tolist()
+    [['a', 'x', 3, False, ()], ['b', 'x', 2, True, ('x', 'y')]]
+    """
+    require_columns(ann, ("item_id", "label"), "annotations")
+    vc = ann.group_by(["item_id", "label"]).agg(n=ann.count())
+    per_item = ibis.window(group_by=vc.item_id)
+    vc = vc.mutate(top=vc.n.max().over(per_item), votes=vc.n.sum().over(per_item))
+    top = vc.filter(vc.n == vc.top)
+    top = top.mutate(tied=top.n.count().over(ibis.window(group_by=top.item_id)))
+    winners = top.group_by("item_id").agg(
+        label=top.label.min(),
+        winner=top.n.max(),
+        votes=top.votes.max(),
+        tied_labels=top.label.collect(where=top.tied > 1),
+    )
+    df = winners.execute()
+    if df.empty:
+        return _empty_majority()
+    df = df.sort_values("item_id", kind="stable").reset_index(drop=True)
+    df["item_id"] = df["item_id"].astype(str).astype(object)
+    df["votes"] = df["votes"].astype(np.int64)
+    df["confidence"] = df["winner"].to_numpy(dtype=float) / df["votes"].to_numpy(dtype=float)
+    tied = [tuple(sorted(tied_set(x))) for x in df["tied_labels"]]
+    df["tied_labels"] = pd.Series(tied, dtype=object)
+    df["tie"] = np.array([len(t) > 1 for t in tied], dtype=bool)
+    df["label"] = pd.Series(
+        [t[0] if t else str(lab) for t, lab in zip(tied, df["label"], strict=True)], dtype=object
+    )
+    return df[list(MV_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class DawidSkeneResult:
+    """The fitted Dawid–Skene model.
+
+    Attributes:
+        labels: one row per item: item_id, label (the most probable class;
+            the first in class order if two are exactly equal), confidence
+            (its posterior probability).
+        posteriors: item x class posterior probabilities (index ``item_id``,
+            columns the classes); each row sums to 1.
+        priors: class priors p_k (index the classes).
+        confusions: labeler_id -> K x K confusion matrix, rows the true class,
+            columns the observed label; each row sums to 1.
+        iterations: number of E-steps run.
+        converged: whether the log-likelihood change fell below ``tol``.
+        log_likelihood: observed-data log-likelihood (natural log) at the
+            returned parameters.
+    """
+
+    labels: pd.DataFrame
+    posteriors: pd.DataFrame
+    priors: pd.Series
+    confusions: dict[str, pd.DataFrame]
+    iterations: int
+    converged: bool
+    log_likelihood: float
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """Annotations as integer codes: item i, labeler l, label y (one entry per annotation)."""
+
+    item: np.ndarray
+    labeler: np.ndarray
+    label: np.ndarray
+    items: np.ndarray
+    labelers: np.ndarray
+    classes: tuple[str, ...]
+
+
+def _code_annotations(ann: ir.Table) -> _Coded:
+    """Fetch ``item_id, labeler_id, label`` and turn them into three integer arrays."""
+    classes = class_order(ann)
+    df = ann.select("item_id", "labeler_id", "label").execute()
+    item, items = pd.factorize(df["item_id"].astype(str), sort=True)
+    labeler, labelers = pd.factorize(df["labeler_id"].astype(str), sort=True)
+    label = pd.Categorical(df["label"].astype(str), categories=list(classes)).codes
+    return _Coded(
+        item.astype(np.int64),
+        labeler.astype(np.int64),
+        np.asarray(label, dtype=np.int64),
+        np.asarray(items, dtype=object),
+        np.asarray(labelers, dtype=object),
+        classes,
+    )
+
+
+def class_order(ann: ir.Table) -> tuple[str, ...]:
+    """The labels in canonical order (numbers by value, then names), as :func:`label_dictionary`."""
+    if "label_value" not in ann.columns:
+        ann = ann.mutate(label_value=ibis.null("float64"))
+    return tuple(label_dictionary(ann)["label"].tolist())
+
+
+def _initial_posteriors(d: _Coded, init: Init) -> np.ndarray:
+    """Vote shares per item (``majority``) or the one-hot vote winner, ties split (``majority_hard``)."""
+    k = len(d.classes)
+    votes = np.bincount(d.item * k + d.label, minlength=len(d.items) * k)
+    votes = votes.reshape(len(d.items), k).astype(float)
+    if init == "majority_hard":
+        votes = (votes == votes.max(axis=1, keepdims=True)).astype(float)
+    return votes / votes.sum(axis=1, keepdims=True)
+
+
+def _m_step(d: _Coded, post: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Priors p_k = mean_u T_uk; confusions pi_l[k, c] proportional to s + sum T_uk over l's labels c."""
+    k = len(d.classes)
+    n_lab = len(d.labelers)
+    key = d.labeler * k + d.label
+    counts = np.empty((n_lab, k, k))
+    for true in range(k):
+        counts[:, true, :] = np.bincount(
+            key, weights=post[d.item, true], minlength=n_lab * k
+        ).reshape(n_lab, k)
+    counts += smoothing
+    used = (np.bincount(key, minlength=n_lab * k) > 0).reshape(n_lab, 1, k)
+    counts = np.where(used, np.maximum(counts, EPS), counts)
+    return post.mean(axis=0), counts / counts.sum(axis=2, keepdims=True)
+
+
+def _e_step(d: _Coded, priors: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, float]:
+    """Posteriors T_uk proportional to p_k prod_{(u,l,c)} pi_l[k, c], and the log-likelihood."""
+    k = len(d.classes)
+    with np.errstate(divide="ignore"):
+        log_conf = np.log(conf)
+    per_annotation = log_conf[d.labeler, :, d.label]  # N x K; only used cells, all > 0
+    score = np.empty((len(d.items), k))
+    for true in range(k):
+        score[:, true] = np.bincount(
+            d.item, weights=per_annotation[:, true], minlength=len(d.items)
+        )
+    score += np.log(np.maximum(priors, EPS))
+    top = score.max(axis=1, keepdims=True)
+    scaled = np.exp(score - top)
+    total = scaled.sum(axis=1, keepdims=True)
+    log_likelihood = float((top[:, 0] + np.log(total[:, 0])).sum())
+    return scaled / total, log_likelihood
+
+
+def _check_ds_arguments(max_iter: int, tol: float, init: str, smoothing: float) -> None:
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise InvalidArgument(f"max_iter must be a whole number of at least 1; found {max_iter!r}")
+    if not tol >= 0:
+        raise InvalidArgument(f"tol must be 0 or more; found {tol!r}")
+    if init not in INITS:
+        raise InvalidArgument(
+            f"unknown initialisation '{init}'. Initialisations: {', '.join(INITS)}"
+        )
+    if not smoothing >= 0:
+        raise InvalidArgument(f"smoothing must be 0 or more; found {smoothing!r}")
+
+
+def dawid_skene(
+    ann: ir.Table,
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    init: Init = "majority",
+    smoothing: float = 0.01,
+) -> DawidSkeneResult:
+    """Dawid & Skene (1979) consensus: per-labeler confusion matrices fitted by EM.
+
+    Model: item u has an unknown true class z_u with P(z_u = k) = p_k; a
+    labeler l who labels an item of class k answers c with probability
+    pi_l[k, c], independently of the other answers. With T_uk = P(z_u = k |
+    labels), EM alternates
+
+    * E-step: T_uk proportional to p_k prod_{annotations (u, l, c)} pi_l[k, c];
+    * M-step: p_k = sum_u T_uk / U and
+      pi_l[k, c] = (s + sum_{annotations (u, l, c)} T_uk) / sum_c' (...),
+
+    where s is ``smoothing``, a pseudo-count added to every cell (s = 0 gives
+    the maximum-likelihood update of the paper). Cells of a label the labeler
+    used are floored at 1e-10 and priors too, as crowd-kit's ``DawidSkene``
+    does, so a log of 0 never occurs. EM starts from the vote shares of each
+    item (``init="majority"``, the paper's start and crowd-kit's) or from the
+    one-hot majority winner, ties split evenly (``"majority_hard"``); an
+    M-step turns that start into parameters. It stops when the observed-data
+    log-likelihood, sum_u log sum_k p_k prod pi_l[k, c], changes by less than
+    ``tol`` per annotation between two E-steps, or after ``max_iter`` E-steps.
+    The returned posteriors, priors, confusions and log-likelihood all belong
+    to the same (last) parameters.
+
+    Reference: A. P. Dawid and A. M. Skene (1979), "Maximum likelihood
+    estimation of observer error-rates using the EM algorithm", Journal of the
+    Royal Statistical Society C (Applied Statistics) 28(1):20-28.
+
+    Args:
+        ann: annotations with ``item_id``, ``labeler_id``, ``label``.
+        max_iter: most E-steps to run.
+        tol: stop when the log-likelihood per annotation changes by less.
+        init: ``"majority"`` (vote shares) or ``"majority_hard"``.
+        smoothing: pseudo-count added to each confusion cell (0 for none).
+
+    Returns:
+        A :class:`DawidSkeneResult`; empty frames when there are no annotations.
+
+    >>> rows = [(u, w, "ab"[u % 2] if w != "w3" else "a") for u in range(6) for w in ("w1", "w2", "w3")]
+    >>> t = ibis.memtable(pd.DataFrame(rows, columns=["item_id", "labeler_id", "label"]))
+    >>> res = dawid_skene(t)
+    >>> res.labels["label"].tolist(), res.converged
+    (['a', 'b', 'a', 'b', 'a', 'b'], True)
+    """
+    require_columns(ann, ("item_id", "labeler_id", "label"), "annotations")
+    _check_ds_arguments(max_iter, tol, init, smoothing)
+    d = _code_annotations(ann)
+    if len(d.item) == 0:
+        return _empty_ds(d.classes)
+    post = _initial_posteriors(d, init)
+    priors, conf = _m_step(d, post, smoothing)
+    previous = None
+    converged = False
+    iterations = 0
+    log_likelihood = float("nan")
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
+        post, log_likelihood = _e_step(d, priors, conf)
+        if previous is not None and abs(log_likelihood - previous) / len(d.item) < tol:
+            converged = True
+            break
+        previous = log_likelihood
+        if iterations < max_iter:
+            priors, conf = _m_step(d, post, smoothing)
+    return _ds_result(d, post, priors, conf, iterations, converged, log_likelihood)
+
+
+def _ds_result(
+    d: _Coded,
+    post: np.ndarray,
+    priors: np.ndarray,
+    conf: np.ndarray,
+    iterations: int,
+    converged: bool,
+    log_likelihood: float,
+) -> DawidSkeneResult:
+    classes = pd.Index(list(d.classes), name="label", dtype=object)
+    items = pd.Index(d.items, name="item_id", dtype=object)
+    posteriors = pd.DataFrame(post, index=items, columns=classes)
+    best = post.argmax(axis=1) if post.size else np.zeros(len(post), dtype=np.int64)
+    labels = pd.DataFrame(
+        {
+            "item_id": d.items,
+            "label": np.asarray(d.classes, dtype=object)[best],
+            "confidence": post[np.arange(len(post)), best],
+        }
+    )
+    true = pd.Index(list(d.classes), name="true", dtype=object)
+    observed = pd.Index(list(d.classes), name="observed", dtype=object)
+    confusions = {
+        str(lab): pd.DataFrame(conf[i], index=true, columns=observed)
+        for i, lab in enumerate(d.labelers)
+    }
+    return DawidSkeneResult(
+        labels,
+        posteriors,
+        pd.Series(priors, index=classes, name="prior"),
+        confusions,
+        iterations,
+        converged,
+        log_likelihood,
+    )
+
+
+def _empty_ds(classes: tuple[str, ...]) -> DawidSkeneResult:
+    d = _Coded(
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, dtype=object),
+        np.zeros(0, dtype=object),
+        classes,
+    )
+    k = len(classes)
+    return _ds_result(d, np.zeros((0, k)), np.zeros(k), np.zeros((0, k, k)), 0, False, float("nan"))
+
+
+@dataclass(frozen=True)
+class GoldAccuracy:
+    """Accuracy of a consensus against gold labels, with a Wilson interval.
+
+    Attributes:
+        n: items with both a gold label and a consensus label.
+        correct: items whose consensus matches gold (ties earn partial credit).
+        accuracy: correct / n (NaN when n = 0).
+        ci_low, ci_high: Wilson interval of the accuracy.
+        ties: of the n items, how many have a tied consensus.
+        confidence: level of the interval.
+        reason: why the accuracy is undefined, else None.
+    """
+
+    n: int
+    correct: float
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    ties: int
+    confidence: float
+    reason: str | None = None
+
+
+def gold_table(items: ir.Table | pd.DataFrame) -> ir.Table:
+    """Engine expression of the items that have a gold label: ``item_id, gold_label`` (strings)."""
+    require_columns(items, ("item_id", "gold_label"), "items")
+    t = as_table(items)
+    t = t.filter(t.gold_label.notnull())
+    return t.select(item_id=t.item_id.cast("string"), gold_label=t.gold_label.cast("string"))
+
+
+def gold_labels(items: ir.Table | pd.DataFrame) -> pd.DataFrame:
+    """The items that have a gold label: ``item_id, gold_label`` (strings), from the engine."""
+    return gold_table(items).execute().astype({"item_id": str, "gold_label": str})
+
+
+def gold_accuracy(
+    consensus_labels: pd.DataFrame,
+    items: ir.Table | pd.DataFrame,
+    confidence: float = 0.95,
+) -> GoldAccuracy:
+    """Accuracy of consensus labels on the items that have a gold label.
+
+    accuracy = (1/n) sum_u credit_u over the n items with both a gold label and
+    a consensus, where credit_u = [label_u = gold_u], or, for a tied consensus
+    (non-empty ``tied_labels``) among t labels, [gold_u in tied] / t: the
+    expected accuracy of breaking the tie at random, so the figure does not
+    depend on how labels are named. The interval is Wilson's (1927) score
+    interval (statsmodels ``proportion_confint(method="wilson")``).
+
+    Args:
+        consensus_labels: ``item_id, label`` (optionally ``tied_labels``), as
+            returned by :func:`majority_vote` or ``dawid_skene(...).labels``.
+        items: items table with ``item_id, gold_label`` (gold may be missing).
+        confidence: level of the interval.
+
+    >>> cons = pd.DataFrame({"item_id": ["a", "b", "c"], "label": ["x", "y", "x"],
+    ...                      "tied_labels": [(), ("x", "y"), ()]})
+    >>> gold = pd.DataFrame({"item_id": ["a", "b", "c", "d"], "gold_label": ["x", "x", "y", None]})
+    >>> g = gold_accuracy(cons, gold)
+    >>> g.n, g.correct, g.ties
+    (3, 1.5, 1)
+    """
+    require_columns(consensus_labels, ("item_id", "label"), "consensus")
+    gold = gold_labels(items)
+    cons = consensus_labels.astype({"item_id": str}).merge(gold, on="item_id", how="inner")
+    tied = (
+        [tied_set(x) for x in cons["tied_labels"]]
+        if "tied_labels" in cons.columns
+        else [()] * len(cons)
+    )
+    credit = np.array(
+        [
+            (g in t) / len(t) if t else float(str(lab) == g)
+            for lab, g, t in zip(cons["label"], cons["gold_label"], tied, strict=True)
+        ],
+        dtype=float,
+    )
+    n = len(credit)
+    correct = float(credit.sum())
+    low, high = wilson_interval(correct, n, confidence)
+    reason = None if n else "no item has both a gold label and a consensus label"
+    return GoldAccuracy(
+        n=n,
+        correct=correct,
+        accuracy=correct / n if n else float("nan"),
+        ci_low=float(low),
+        ci_high=float(high),
+        ties=int(sum(1 for t in tied if t)),
+        confidence=confidence,
+        reason=reason,
+    )
