@@ -22,7 +22,7 @@ COMMANDS: dict[str, Handler] = {}
 
 #: Modules that add subcommands: each has ``add_commands(sub, command, add_analysis,
 #: add_view, add_db)``, where ``command`` is the registering decorator below.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("consistency.cli_plan", "consistency.cli_relabel")
 
 
 def command(name: str) -> Callable[[Handler], Handler]:
@@ -41,6 +41,18 @@ def _open(args: argparse.Namespace, read_only: bool = False) -> Store:
 
 def _print(text: str = "") -> None:
     print(text)
+
+
+def _out_path(path: str) -> Path:
+    """An output file whose folder exists (else InvalidArgument naming the folder)."""
+    out = Path(path)
+    folder = out.parent
+    if not folder.is_dir():
+        raise InvalidArgument(
+            f"cannot write '{out.name}': folder '{folder}' does not exist; create it or "
+            "choose another --out"
+        )
+    return out
 
 
 def _table(df: Any, max_rows: int = 50) -> str:
@@ -141,10 +153,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 @command("show")
 def cmd_show(args: argparse.Namespace) -> int:
-    from consistency.analysis import dataset_summary
+    from consistency.analysis import check_view, dataset_summary
 
     store = _open(args)
-    s = dataset_summary(store, args.dataset, _view(args))
+    view = _view(args)
+    check_view(store, args.dataset, view)
+    s = dataset_summary(store, args.dataset, view)
     _print(f"dataset {args.dataset} ({s['view']})")
     _print(
         f"  items: {s['items']}   labelers: {s['labelers']}   annotations: {s['annotations']}"
@@ -166,7 +180,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 @command("export")
 def cmd_export(args: argparse.Namespace) -> int:
     store = _open(args)
-    n = store.export(args.dataset, args.out)
+    store.require(args.dataset)
+    n = store.export(args.dataset, _out_path(args.out))
     _print(f"wrote {n} annotations of dataset '{args.dataset}' to {args.out}")
     return 0
 
@@ -216,7 +231,19 @@ def _view(args: argparse.Namespace) -> ViewFilter:
 
 
 def _target(args: argparse.Namespace) -> tuple[Store, str]:
-    """A dataset in the store, or a file imported into a temporary in-memory store."""
+    """A dataset in the store, or a file imported into a temporary in-memory store.
+
+    The view the arguments describe (``--round``, ``--labeler``, ``--slice``) is
+    checked against the dataset: an unknown name is an InvalidArgument.
+    """
+    from consistency.analysis import check_view
+
+    store, dataset = _resolve_target(args)
+    check_view(store, dataset, _view(args))
+    return store, dataset
+
+
+def _resolve_target(args: argparse.Namespace) -> tuple[Store, str]:
     target = args.target
     if Path(target).is_file():
         from consistency.io import Source, read_source
@@ -229,6 +256,12 @@ def _target(args: argparse.Namespace) -> tuple[Store, str]:
         report = store.import_result(result, file_name=source.name, data=source.data)
         return store, report.dataset
     store = _open(args)
+    known = store.dataset_ids()
+    if target not in known and (Path(target).suffix or "/" in target or "\\" in target):
+        listed = ", ".join(known) if known else "none yet; import a file first"
+        raise InvalidArgument(
+            f"'{target}' is neither a file nor a dataset in the store. Datasets: {listed}"
+        )
     return store, store.require(target)
 
 
@@ -261,9 +294,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_consensus(args: argparse.Namespace) -> int:
     from consistency.analysis import consensus_table
 
+    out = _out_path(args.out)
     store, dataset = _target(args)
     df = consensus_table(store, dataset, _view(args), method=args.method)
-    out = Path(args.out)
     if out.suffix.lower() == ".parquet":
         df.to_parquet(out, index=False)
     else:
@@ -276,8 +309,13 @@ def cmd_consensus(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     from consistency.analysis import recommendations_table
 
+    if args.out:
+        _out_path(args.out)
     store, dataset = _target(args)
     df = recommendations_table(store, dataset, _view(args), _options(args)).head(args.top)
+    if not len(df) and not args.out:
+        _print("no recommendation scores above the threshold: nothing stands out to fix")
+        return 0
     if args.out:
         df.to_csv(args.out, index=False)
         _print(f"wrote {len(df)} recommendations to {args.out}")
@@ -451,6 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # output piped into head & co.
         return 0
+    except OSError as exc:  # a file that cannot be written (permissions, full disk)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; nothing was written by the unfinished step", file=sys.stderr)
         return 130

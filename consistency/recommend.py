@@ -3,16 +3,29 @@
 Each rule is a pure function ``rule(ctx, th) -> list[Recommendation]`` over a
 :class:`Context` (the figures of one dataset view) and the named
 :class:`Thresholds`. Adding an action is one function and one entry in
-:data:`RULES`.
+:data:`RULES`. The rules and their thresholds are documented, with a worked
+example of the score, in docs/recommendations.md.
 
 Every row says what to do (``action``), to what (classes, slice or labeler),
 why (``evidence``, in words with the numbers), what it would do to agreement
 (``alpha_before`` / ``alpha_after``), how much of the data it touches
-(``share``), its ``score`` and up to 20 example items to look at first.
+(``share``), its ``score`` and up to 20 example items to look at first (the
+most disputed ones).
+
+alpha_after is exact for a merge (alpha of the merged coincidence matrix),
+for the uncertain tag (alpha with the tagged items set aside) and for a
+labeler review (alpha without that labeler's labels). It is an estimate for
+a clarification (half of the disagreement involving the class resolved,
+:func:`clarify_alpha_after`) and for fixing an input (the slice agreeing like
+the rest: the rest's alpha). Model work leaves the labels, and alpha, as they are.
 
 Score: ``max(alpha_after - alpha_before, 0) * share`` for actions on the
-labels, and ``max(gap, 0) * share`` (the HLP gap of the class) for model
-work. Rows are ranked by score, highest first.
+labels, and ``max(HLP_c - model accuracy_c, 0) * share`` for model work.
+Rows are ranked by score, highest first; rows scoring below
+``Thresholds.min_score`` are left out.
+
+>>> Thresholds().min_score
+0.003
 """
 
 from __future__ import annotations
@@ -25,8 +38,10 @@ import numpy as np
 import pandas as pd
 
 from consistency.engine import Profile
+from consistency.errors import InvalidArgument, NotComputable
 from consistency.metrics.alpha import alpha as alpha_of
 from consistency.metrics.alpha import coincidence, distance
+from consistency.metrics.classes import alpha_after_merge
 
 ACTIONS = (
     "clarify instructions",
@@ -45,9 +60,11 @@ class Thresholds:
     Attributes:
         clarify_max_agreement: a class whose specific agreement o_cc / n_c is
             below this...
-        clarify_margin: ... and at least this far below the median class is a
-            candidate for clearer instructions.
-        clarify_min_share: ... if it holds at least this share of the pairable values.
+        clarify_margin: ... and at least this far below the median class...
+        clarify_min_share: ... and holds at least this share of the pairable values...
+        clarify_min_partner_share: ... and whose disagreement goes to a few
+            classes (its three main partner classes hold at least this share
+            of it) is a candidate for clearer instructions.
         clarify_resolved_share: the estimate of a clarification's effect assumes
             it resolves this share of the disagreement that involves the class.
         merge_min_mutual: merge a and b when each sends at least this share of
@@ -60,43 +77,59 @@ class Thresholds:
             pairable items has no clear winner (for the per-class variant: of the
             items with that label, and at least ``uncertain_class_factor`` times
             the median of that share over the classes)...
+        uncertain_class_factor: see ``uncertain_min_share``.
         uncertain_min_entropy: ... and the disagreement among them is spread:
-            normalised entropy of the class pairs they disagree on at least this.
-        slice_max_values: metadata fields with more distinct values are not sliced.
+            entropy of the class pairs they disagree on, over the log of the
+            number of possible pairs K(K-1)/2, at least this...
+        uncertain_max_partner_share: ... and has no single partner: the largest
+            class pair (for the per-class variant: the class's main partner)
+            holds at most this share of that disagreement.
         slice_min_items: slices with fewer pairable items are not judged.
+        slice_min_gap: fix the input of a slice when its bootstrap interval lies
+            below the rest's and its alpha is at least this much below the rest's
+            (a slice that merely holds more of a hard class differs by less).
         labeler_min_labels: labelers with fewer labels are not judged.
         labeler_agreement_margin: review a labeler whose agreement is this far
             below the median labeler's...
         labeler_gold_margin: ... or whose gold accuracy is this far below the median...
         labeler_max_fast_share: ... or with at least this share of suspiciously fast answers.
         model_min_gap: model work when HLP_c exceeds model accuracy_c by this much
-            and their Wilson intervals do not overlap.
-        min_score: rows with a lower score are not shown.
+            and their Wilson intervals do not overlap...
+        model_hlp_margin: ... on a class people agree on: HLP_c at most this far
+            below the median HLP of the classes...
+        model_agreed_min_gap: ... and the model is weak where people agree too:
+            its accuracy on the items people label c unanimously is at least this
+            far below HLP_c.
+        min_score: rows with a lower score are not shown (0 shows every row).
     """
 
     clarify_max_agreement: float = 0.75
     clarify_margin: float = 0.05
     clarify_min_share: float = 0.02
+    clarify_min_partner_share: float = 0.75
     clarify_resolved_share: float = 0.5
     merge_min_mutual: float = 0.4
     merge_max_asymmetry: float = 2.5
     uncertain_max_top_share: float = 0.5
     uncertain_min_share: float = 0.1
-    uncertain_min_entropy: float = 0.6
     uncertain_class_factor: float = 1.5
-    slice_max_values: int = 50
+    uncertain_min_entropy: float = 0.6
+    uncertain_max_partner_share: float = 0.5
     slice_min_items: int = 30
+    slice_min_gap: float = 0.15
     labeler_min_labels: int = 20
     labeler_agreement_margin: float = 0.15
     labeler_gold_margin: float = 0.15
     labeler_max_fast_share: float = 0.3
     model_min_gap: float = 0.05
-    min_score: float = 1e-4
+    model_hlp_margin: float = 0.1
+    model_agreed_min_gap: float = 0.05
+    min_score: float = 0.003
 
 
 @dataclass
 class Recommendation:
-    """One row of the ranked table."""
+    """One row of the ranked table (see :data:`COLUMNS`)."""
 
     action: str
     target: str
@@ -110,6 +143,9 @@ class Recommendation:
     labeler_id: str | None = None
     example_items: list[str] = field(default_factory=list)
     rank: int = 0
+    #: what :meth:`Context.examples` needs to find the example items (filled in
+    #: by :func:`recommend` for the rows it keeps, so dropped rows cost no query).
+    example_target: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,8 +163,9 @@ class Context:
             gold_accuracy, fast_share).
         slices: per metadata value: field, value, pairable_items, items_share,
             alpha, ci_low, ci_high, rest_alpha, rest_ci_low, rest_ci_high.
-        hlp: per-class HLP table (class, share, hlp, hlp_ci_low, model_accuracy,
-            model_accuracy_ci_high, gap, model_accuracy_agreed).
+        hlp: per-class HLP table (class, share, hlp, hlp_ci_low, hlp_ci_high,
+            model_accuracy, model_accuracy_ci_low, model_accuracy_ci_high,
+            model_accuracy_agreed); see :mod:`consistency.metrics.hlp`.
         alpha_without_labeler: alpha of the view without one labeler's labels.
         example_items: the most disputed items of a target
             (classes=..., slice=(field, value), labeler=...).
@@ -196,8 +233,17 @@ def clarify_alpha_after(ctx: Context, cls: str, resolved: float) -> float:
 
 # ---- the rules ---------------------------------------------------------------
 def clarify_class(ctx: Context, th: Thresholds) -> list[Recommendation]:
-    """Low specific agreement on a class that holds a real share of the data."""
-    out = []
+    """Low agreement on a class with a real share of the data, confused with a few classes.
+
+    Conditions: specific agreement o_cc / n_c (in peer mode, HLP_c) below
+    ``clarify_max_agreement`` and at least ``clarify_margin`` below the median
+    class; share of the pairable values at least ``clarify_min_share``; its
+    three main partner classes hold at least ``clarify_min_partner_share`` of
+    its disagreement; its main partner is not a merge candidate (the merge
+    row covers that pair). alpha_after is the estimate of
+    :func:`clarify_alpha_after`.
+    """
+    out: list[Recommendation] = []
     merge_pairs = {
         frozenset((r.class_a, r.class_b)) for r in _merge_candidates(ctx, th).itertuples()
     }
@@ -212,6 +258,8 @@ def clarify_class(ctx: Context, th: Thresholds) -> list[Recommendation]:
         partners = list(r.main_partners or [])
         if partners and frozenset((r[1], partners[0][0])) in merge_pairs:
             continue  # its main partner is a merge candidate: the merge row says it
+        if sum(v for _, v in partners[:3]) < th.clarify_min_partner_share:
+            continue  # spread over many classes: the uncertain tag's case, not guidelines
         after = clarify_alpha_after(ctx, r[1], th.clarify_resolved_share)
         partner_txt = ", ".join(f"{k} ({_pct(v)})" for k, v in partners[:3]) or "none"
         hlp_txt = ""
@@ -234,7 +282,7 @@ def clarify_class(ctx: Context, th: Thresholds) -> list[Recommendation]:
                 share,
                 _score(ctx.alpha, after, share),
                 classes=[r[1]],
-                example_items=ctx.examples(classes=[r[1]]),
+                example_target=dict(classes=[r[1]]),
             )
         )
     return out
@@ -270,11 +318,30 @@ def _merge_candidates(ctx: Context, th: Thresholds) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else ["class_a", "class_b"])
 
 
+def _alpha_after_merge(ctx: Context, a: str, b: str) -> float:
+    """Alpha of the view with a and b as one class, at the view's level (exact).
+
+    NaN where a merge has no meaning at that level (interval and ratio, or
+    two classes that are not neighbours on an ordinal scale).
+    """
+    try:
+        return alpha_after_merge(ctx.profile, a, b, ctx.level)  # type: ignore[arg-type]
+    except (InvalidArgument, NotComputable):
+        return float("nan")
+
+
 def merge_classes(ctx: Context, th: Thresholds) -> list[Recommendation]:
-    """Two classes confused with each other far more than with anything else, both ways."""
-    out = []
+    """Two classes confused with each other far more than with anything else, both ways.
+
+    alpha_after is exact: the alpha of the coincidence matrix with the two
+    classes added together (o' = P^T o P, see
+    :func:`consistency.metrics.classes.alpha_after_merge`).
+    """
+    out: list[Recommendation] = []
     for r in _merge_candidates(ctx, th).itertuples():
-        after = float(r.alpha_after_merge)
+        after = _alpha_after_merge(ctx, r.class_a, r.class_b)
+        if not np.isfinite(after):
+            continue
         evidence = (
             f"{r.class_a} and {r.class_b} coincide {r.coincidences:.1f} times; "
             f"{_pct(r.rate_a_to_b)} of {r.class_a} labels meet {r.class_b} and "
@@ -292,7 +359,7 @@ def merge_classes(ctx: Context, th: Thresholds) -> list[Recommendation]:
                 float(r.share),
                 _score(ctx.alpha, after, float(r.share)),
                 classes=[r.class_a, r.class_b],
-                example_items=ctx.examples(classes=[r.class_a, r.class_b]),
+                example_target=dict(classes=[r.class_a, r.class_b]),
             )
         )
     return out
@@ -304,26 +371,49 @@ def _no_winner_mask(p: Profile, th: Thresholds) -> np.ndarray:
     return (m >= 2) & (top <= th.uncertain_max_top_share * m)
 
 
-def _pair_entropy(p: Profile, mask: np.ndarray) -> float:
-    """Normalised entropy of the disagreeing class pairs among the masked patterns."""
-    sub = p.select(mask)
-    o = coincidence(sub)
-    iu = np.triu_indices(len(p.labels), 1)
-    v = (o + o.T)[iu]
-    v = v[v > 0]
-    if len(v) <= 1:
-        return 0.0
-    q = v / v.sum()
-    return float(-(q * np.log(q)).sum() / np.log(len(q)))
+def _spread(p: Profile, mask: np.ndarray, cls: int | None) -> tuple[float, float]:
+    """How spread the disagreement of the masked patterns is: (entropy, partner share).
+
+    With o the coincidences of the masked items and q_ck = o_ck / sum_{c'<k'} o_c'k'
+    the share of their disagreeing pairs that are (c, k), c < k:
+
+    * entropy = -sum q_ck log q_ck / log(K(K-1)/2), 1 when every possible pair
+      is equally common, 0 when one pair holds everything;
+    * partner share = max q_ck (with ``cls``: the share of the class's main
+      partner in its disagreement, max_k o_ck / sum_{k != c} o_ck).
+    """
+    o = coincidence(p.select(mask))
+    k = len(p.labels)
+    v = o[np.triu_indices(k, 1)]
+    if k < 3 or v.sum() <= 0:
+        return 0.0, 1.0
+    q = v[v > 0] / v.sum()
+    entropy = float(-(q * np.log(q)).sum() / np.log(len(v)))
+    if cls is None:
+        return entropy, float(q.max())
+    row = np.delete(o[cls], cls)
+    return entropy, float(row.max() / row.sum()) if row.sum() > 0 else 1.0
 
 
 def uncertain_tag(ctx: Context, th: Thresholds) -> list[Recommendation]:
     """Many split votes with no clear winner, spread over many classes: add an "uncertain" tag.
 
-    alpha_after is exact: the alpha of the view with those items set aside.
+    An item has no clear winner when its most frequent label holds at most
+    ``uncertain_max_top_share`` of its labels. Globally: at least
+    ``uncertain_min_share`` of the pairable items have none. For class c: at
+    least that share of the pairable items with a c label, and at least
+    ``uncertain_class_factor`` times the median of that share over the
+    classes. In both cases the disagreement of those items must be spread
+    (:func:`_spread`: entropy at least ``uncertain_min_entropy``, largest
+    pair or main partner at most ``uncertain_max_partner_share``), which a
+    pair of classes swapped with each other never is. With two classes there
+    is a single pair, so the rule never applies.
+
+    alpha_after is exact: the alpha of the view with those items set aside;
+    share is the share of the pairable items set aside.
     """
     p = ctx.profile
-    out = []
+    out: list[Recommendation] = []
     if not p.pairable_items:
         return out
     mask = _no_winner_mask(p, th)
@@ -350,18 +440,20 @@ def uncertain_tag(ctx: Context, th: Thresholds) -> list[Recommendation]:
             continue
         if lab is not None and share_items < th.uncertain_class_factor * typical:
             continue
-        entropy = _pair_entropy(p, msk)
-        if entropy < th.uncertain_min_entropy:
+        entropy, partner = _spread(p, msk, None if lab is None else p.labels.index(lab))
+        if entropy < th.uncertain_min_entropy or partner > th.uncertain_max_partner_share:
             continue
         after = alpha_of(p.select(~msk), ctx.level)  # type: ignore[arg-type]
         share = n_items / pairable_w
         where = "globally" if lab is None else f"for class {lab}"
+        partner_txt = "largest class pair" if lab is None else "main partner class"
         evidence = (
             f"{n_items} items ({_pct(share_items)} of the pairable items"
             f"{'' if lab is None else ' with a ' + lab + ' label'}) have no clear winner "
             f"(top label at most {_pct(th.uncertain_max_top_share)} of the votes); their "
-            f"disagreement is spread over many class pairs (normalised entropy {entropy:.2f}); "
-            f"alpha with them set aside {_num(after)} (exact), setting aside {_pct(share)} of the items"
+            f"disagreement is spread over many class pairs (normalised entropy {entropy:.2f}; "
+            f"{partner_txt} {_pct(partner)} of it); alpha with them set aside "
+            f"{_num(after)} (exact), setting aside {_pct(share)} of the items"
         )
         out.append(
             Recommendation(
@@ -373,19 +465,21 @@ def uncertain_tag(ctx: Context, th: Thresholds) -> list[Recommendation]:
                 float(share),
                 _score(ctx.alpha, after, float(share)),
                 classes=[] if lab is None else [lab],
-                example_items=ctx.examples(classes=None if lab is None else [lab]),
+                example_target=dict(classes=None if lab is None else [lab]),
             )
         )
     return out
 
 
 def fix_slice_input(ctx: Context, th: Thresholds) -> list[Recommendation]:
-    """A metadata value whose agreement is clearly below the rest (intervals do not overlap).
+    """A metadata value whose agreement is clearly below the rest: improve that input.
 
-    alpha_after estimates the view's alpha if the slice agreed like the rest:
-    the alpha of the rest.
+    Conditions: at least ``slice_min_items`` pairable items; the slice's 95%
+    bootstrap interval lies entirely below the rest's; its alpha is at least
+    ``slice_min_gap`` below the rest's. alpha_after estimates the view's
+    alpha if the slice agreed like the rest: the alpha of the rest.
     """
-    out = []
+    out: list[Recommendation] = []
     s = ctx.slices
     if s is None or not len(s):
         return out
@@ -395,6 +489,7 @@ def fix_slice_input(ctx: Context, th: Thresholds) -> list[Recommendation]:
         if (
             not (np.isfinite(r.ci_high) and np.isfinite(r.rest_ci_low))
             or r.ci_high >= r.rest_ci_low
+            or r.rest_alpha - r.alpha < th.slice_min_gap
         ):
             continue
         after = float(r.rest_alpha)
@@ -414,7 +509,7 @@ def fix_slice_input(ctx: Context, th: Thresholds) -> list[Recommendation]:
                 float(r.items_share),
                 _score(ctx.alpha, after, float(r.items_share)),
                 slice=f"{r.field}={r.value}",
-                example_items=ctx.examples(slice=(r.field, r.value)),
+                example_target=dict(slice=(r.field, r.value)),
             )
         )
     return out
@@ -423,9 +518,15 @@ def fix_slice_input(ctx: Context, th: Thresholds) -> list[Recommendation]:
 def review_labeler(ctx: Context, th: Thresholds) -> list[Recommendation]:
     """A labeler far below the others in agreement or gold accuracy, or with many fast answers.
 
-    alpha_after is exact: the view's alpha without that labeler's labels.
+    Judged among labelers with at least ``labeler_min_labels`` labels (at
+    least three of them): agreement with the others more than
+    ``labeler_agreement_margin`` below the median labeler's, or gold accuracy
+    more than ``labeler_gold_margin`` below the median, or a share of fast
+    answers of at least ``labeler_max_fast_share``. alpha_after is exact: the
+    view's alpha without that labeler's labels; share is the labeler's share
+    of the labels.
     """
-    out = []
+    out: list[Recommendation] = []
     lab = ctx.labelers
     if lab is None or not len(lab):
         return out
@@ -470,7 +571,7 @@ def review_labeler(ctx: Context, th: Thresholds) -> list[Recommendation]:
                 share,
                 _score(ctx.alpha, after, share),
                 labeler_id=str(r.labeler_id),
-                example_items=ctx.examples(labeler=str(r.labeler_id)),
+                example_target=dict(labeler=str(r.labeler_id)),
             )
         )
     return out
@@ -479,34 +580,48 @@ def review_labeler(ctx: Context, th: Thresholds) -> list[Recommendation]:
 def model_work(ctx: Context, th: Thresholds) -> list[Recommendation]:
     """Humans agree on a class clearly more than the model matches them: the model is behind.
 
-    Score: gap x share, with gap = HLP_c - model accuracy_c.
+    Three conditions, all needed:
+
+    * HLP_c - model accuracy_c >= ``model_min_gap`` and their Wilson intervals
+      do not overlap (the model agrees with people on c less than people agree
+      with each other);
+    * HLP_c >= median HLP of the classes - ``model_hlp_margin``: people agree
+      on c about as well as on the others, so the labels are not what is
+      behind (when people swap c with another class at random, their labels
+      are a coin the model cannot match);
+    * HLP_c - model_accuracy_agreed_c >= ``model_agreed_min_gap``: on the items
+      people label c unanimously, where the answer is clear, the model is
+      still weak. Without it, a class whose labels are noisy would send the
+      model's figure down with them. No row when that figure is unknown.
+
+    Score: gap x share, with gap = HLP_c - model accuracy_c; alpha_after is
+    alpha_before (model work does not change the labels).
     """
-    out = []
+    out: list[Recommendation] = []
     h = ctx.hlp
     if h is None or not len(h) or "model_accuracy" not in h.columns:
         return out
+    median_hlp = float(h["hlp"].median()) if h["hlp"].notna().any() else float("nan")
     for r in h.itertuples():
-        gap = (
-            float(r.hlp - r.model_accuracy)
-            if np.isfinite(r.hlp) and np.isfinite(r.model_accuracy)
-            else float("nan")
-        )
+        hlp, acc = float(r.hlp), float(r.model_accuracy)
+        if not hlp >= median_hlp - th.model_hlp_margin:
+            continue
+        gap = hlp - acc if np.isfinite(hlp) and np.isfinite(acc) else float("nan")
         if not np.isfinite(gap) or gap < th.model_min_gap:
             continue
         if not (r.hlp_ci_low > r.model_accuracy_ci_high):
             continue
-        agreed = getattr(r, "model_accuracy_agreed", float("nan"))
-        agreed_txt = (
-            f"; on items where humans agree unanimously the model is right {_pct(agreed)}"
-            if agreed is not None and np.isfinite(agreed)
-            else ""
-        )
+        agreed = float(getattr(r, "model_accuracy_agreed", float("nan")))
+        if not np.isfinite(agreed) or hlp - agreed < th.model_agreed_min_gap:
+            continue
         evidence = (
-            f"HLP {_pct(r.hlp)} [{_pct(r.hlp_ci_low)}, {_pct(r.hlp_ci_high)}] against model "
-            f"accuracy {_pct(r.model_accuracy)} [{_pct(r.model_accuracy_ci_low)}, "
-            f"{_pct(r.model_accuracy_ci_high)}]: gap {gap:+.1%}{agreed_txt}; "
-            f"{_pct(r.share)} of the labels; the labels are fine, the model is behind"
+            f"HLP {_pct(hlp)} [{_pct(r.hlp_ci_low)}, {_pct(r.hlp_ci_high)}] against model "
+            f"accuracy {_pct(acc)} [{_pct(r.model_accuracy_ci_low)}, "
+            f"{_pct(r.model_accuracy_ci_high)}]: gap {gap:+.1%}; on items where humans agree "
+            f"unanimously the model is right {_pct(agreed)}; {_pct(r.share)} of the labels; "
+            f"the labels are fine, the model is behind"
         )
+        share = float(r.share)
         out.append(
             Recommendation(
                 "model work",
@@ -514,10 +629,10 @@ def model_work(ctx: Context, th: Thresholds) -> list[Recommendation]:
                 evidence,
                 ctx.alpha,
                 ctx.alpha,
-                float(r.share),
-                max(gap, 0.0) * float(r.share),
+                share,
+                max(gap, 0.0) * share,
                 classes=[r[1]],
-                example_items=ctx.examples(classes=[r[1]]),
+                example_target=dict(classes=[r[1]]),
             )
         )
     return out
@@ -565,5 +680,7 @@ def recommend(
     rows.sort(key=lambda r: (-r.score, ACTIONS.index(r.action), r.target))
     for i, r in enumerate(rows, start=1):
         r.rank = i
+        if r.example_target and not r.example_items:
+            r.example_items = ctx.examples(**r.example_target)
     df = pd.DataFrame([asdict(r) for r in rows], columns=COLUMNS)
     return df[COLUMNS]
