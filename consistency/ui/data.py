@@ -37,19 +37,19 @@ DEFAULT_MAX_UPLOAD_MB = 200
 ATTACH_KINDS: tuple[str, ...] = ("gold", "predictions")
 
 
-def max_upload_mb() -> int:
-    """The upload size limit in MB: ``CONSISTENCY_MAX_UPLOAD_MB``, else 200.
+def max_upload_mb(default: int = DEFAULT_MAX_UPLOAD_MB) -> int:
+    """The upload size limit in MB: ``CONSISTENCY_MAX_UPLOAD_MB`` when set, else ``default``.
 
-    ``.streamlit/config.toml`` (``server.maxUploadSize``) sets the same limit
-    for the browser; this setting also holds for imports through the library.
-    An unusable value falls back to the default.
+    The dashboard passes Streamlit's ``server.maxUploadSize`` (set in
+    ``.streamlit/config.toml``) as the default, so either setting works; the
+    environment variable wins. An unusable value falls back to the default.
     """
     raw = os.environ.get("CONSISTENCY_MAX_UPLOAD_MB", "")
     try:
         value = int(raw)
     except ValueError:
-        return DEFAULT_MAX_UPLOAD_MB
-    return value if value > 0 else DEFAULT_MAX_UPLOAD_MB
+        return default
+    return value if value > 0 else default
 
 
 @dataclass

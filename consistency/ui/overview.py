@@ -55,14 +55,24 @@ def summary_panel(ctx: PageContext) -> None:
         st.warning("No annotations match these filters. Widen them in the sidebar.")
 
 
-def datasets_panel(ctx: PageContext) -> None:
-    """Every dataset of the store, and where to import more."""
-    st.subheader("Datasets")
+def datasets_table(ctx: PageContext) -> None:
+    """The table of datasets with their counts (also shown on the Data page)."""
+    counts = {
+        name: st.column_config.NumberColumn(name, format="localized")
+        for name in ("files", "annotations", "items", "labelers")
+    }
     st.dataframe(
         ctx.cached(datasets_frame),
         hide_index=True,
         column_config={
-            "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")
+            "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+            **counts,
         },
     )
+
+
+def datasets_panel(ctx: PageContext) -> None:
+    """Every dataset of the store, and where to import more."""
+    st.subheader("Datasets")
+    datasets_table(ctx)
     link("data", ctx.view.for_page("data"), label="Import data or see provenance")

@@ -49,6 +49,10 @@ from consistency.ui.state import (
 #: The page controls :func:`setup_page` can draw (its ``controls`` argument).
 CONTROLS: tuple[str, ...] = ("class", "pair", "labeler", "by", "level", "normalize")
 
+#: Metadata fields with more distinct values than this get no filter widget
+#: (a link can still filter on them).
+MAX_FILTER_VALUES = 500
+
 _VIEW_KEY = "_consistency_view"
 _SEEN_KEY = "_consistency_seen"
 _WIDGET = "_v_"
@@ -260,9 +264,10 @@ def _sidebar_filters(view: View, catalog: Catalog, resync: bool) -> None:
         options=list(catalog.labelers),
         placeholder="All labelers",
     )
-    if catalog.metadata:
+    fields = [(f, values) for f, values in catalog.metadata if len(values) <= MAX_FILTER_VALUES]
+    if fields:
         with sb.expander("Item metadata", expanded=bool(view.metadata)):
-            for field_name, values in catalog.metadata:
+            for field_name, values in fields:
                 _bind(
                     st.multiselect,
                     "meta." + field_name,
@@ -278,15 +283,14 @@ def _sidebar_filters(view: View, catalog: Catalog, resync: bool) -> None:
         low = min(d for d in (first, view.time_from, view.time_to) if d is not None)
         high = max(d for d in (last, view.time_from, view.time_to) if d is not None)
         with sb.expander("Time window", expanded=bool(view.time_from or view.time_to)):
-            for name, value, label in (
-                ("from", view.time_from, "Submitted from"),
-                ("to", view.time_to, "Submitted up to"),
+            for name, attr, label in (
+                ("from", "time_from", "Submitted from"),
+                ("to", "time_to", "Submitted up to"),
             ):
-                attr = "time_from" if name == "from" else "time_to"
                 _bind(
                     st.date_input,
                     name,
-                    value,
+                    getattr(view, attr),
                     lambda v, x, a=attr: _with_day(v, a, x),
                     resync,
                     label=label,
@@ -298,12 +302,30 @@ def _sidebar_filters(view: View, catalog: Catalog, resync: bool) -> None:
 
 
 def _with_day(view: View, attr: str, day: date | None) -> View:
-    """The view with one end of the time window set; a reversed window is emptied."""
+    """The view with one end of the time window set; a reversed window becomes that one day."""
     new = replace(view, **{attr: day})
     if new.time_from and new.time_to and new.time_from > new.time_to:
         other = "time_to" if attr == "time_from" else "time_from"
         new = replace(new, **{other: day})
     return new
+
+
+#: Select boxes that put one value of the dataset in focus:
+#: control -> (View field, label, options from the catalog, placeholder).
+_FOCUS: dict[str, tuple[str, str, Callable[[Catalog], tuple[str, ...]], str]] = {
+    "class": ("cls", "Class", lambda c: c.classes, "All classes"),
+    "labeler": ("labeler", "Labeler", lambda c: c.labelers, "Choose a labeler"),
+    "by": ("by", "Slice by", lambda c: c.metadata_fields, "Choose a metadata field"),
+}
+_NORMALIZE_LABELS = {
+    "count": "Counts",
+    "row": "Share of each row",
+    "column": "Share of each column",
+}
+
+
+def _setter(attr: str) -> Callable[[View, Any], View]:
+    return lambda view, value: replace(view, **{attr: value})
 
 
 def _sidebar_controls(view: View, catalog: Catalog, controls: Sequence[str], resync: bool) -> None:
@@ -316,19 +338,19 @@ def _sidebar_controls(view: View, catalog: Catalog, controls: Sequence[str], res
         return
     sb = st.sidebar
     sb.markdown("#### This page")
-    classes = list(catalog.classes)
     for name in controls:
-        if name == "class":
+        if name in _FOCUS:
+            attr, label, options, placeholder = _FOCUS[name]
             _bind(
                 sb.selectbox,
-                "class",
-                view.cls,
-                lambda v, x: replace(v, cls=x),
+                name,
+                getattr(view, attr),
+                _setter(attr),
                 resync,
-                label="Class",
-                options=classes,
+                label=label,
+                options=list(options(catalog)),
                 index=None,
-                placeholder="All classes",
+                placeholder=placeholder,
             )
         elif name == "pair":
             pair = view.pair or (None, None)
@@ -343,58 +365,30 @@ def _sidebar_controls(view: View, catalog: Catalog, controls: Sequence[str], res
                     _pair_put(position),
                     resync,
                     label=label,
-                    options=classes,
+                    options=list(catalog.classes),
                     index=None,
                     placeholder="Choose a class",
                 )
-        elif name == "labeler":
-            _bind(
-                sb.selectbox,
-                "labeler",
-                view.labeler,
-                lambda v, x: replace(v, labeler=x),
-                resync,
-                label="Labeler",
-                options=list(catalog.labelers),
-                index=None,
-                placeholder="Choose a labeler",
-            )
-        elif name == "by":
-            _bind(
-                sb.selectbox,
-                "by",
-                view.by,
-                lambda v, x: replace(v, by=x),
-                resync,
-                label="Slice by",
-                options=list(catalog.metadata_fields),
-                index=None,
-                placeholder="Choose a metadata field",
-            )
         elif name == "level":
             _bind(
                 sb.selectbox,
-                "level",
+                name,
                 view.level,
-                lambda v, x: replace(v, level=x),
+                _setter("level"),
                 resync,
                 label="Level of measurement",
                 options=list(LEVELS),
             )
-        elif name == "normalize":
+        else:  # normalize
             _bind(
                 sb.radio,
-                "normalize",
+                name,
                 view.normalize,
-                lambda v, x: replace(v, normalize=x),
+                _setter("normalize"),
                 resync,
                 label="Confusion counts",
                 options=list(NORMALIZATIONS),
-                format_func={
-                    "count": "Counts",
-                    "row": "Share of each row",
-                    "column": "Share of each column",
-                }.get,
+                format_func=_NORMALIZE_LABELS.get,
                 horizontal=True,
             )
 
