@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from consistency import __version__
 from consistency.errors import ConsistencyError, ImportFailed, InvalidArgument
 from consistency.store import Store, ViewFilter, default_db_path
 
@@ -22,7 +23,11 @@ COMMANDS: dict[str, Handler] = {}
 
 #: Modules that add subcommands: each has ``add_commands(sub, command, add_analysis,
 #: add_view, add_db)``, where ``command`` is the registering decorator below.
-EXTENSIONS: tuple[str, ...] = ("consistency.cli_plan", "consistency.cli_relabel")
+EXTENSIONS: tuple[str, ...] = (
+    "consistency.cli_plan",
+    "consistency.cli_relabel",
+    "consistency.cli_engine",
+)
 
 
 def command(name: str) -> Callable[[Handler], Handler]:
@@ -71,17 +76,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     from consistency.io import Source, read_source
 
     results = []
-    problems = []
+    failures: list[ImportFailed] = []
     for path in args.files:
         try:
             source = Source.from_path(path)
             results.append((source, read_source(source, format=args.format, field=args.field)))
         except ImportFailed as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ImportFailed(problems)
+            failures.append(exc)
+    if len(failures) == 1:  # its own words (e.g. which formats were tried, and why not)
+        raise failures[0]
+    if failures:
+        raise ImportFailed([p for exc in failures for p in exc.problems])
     store = _open(args)
     dataset = args.dataset
+    if args.round and dataset:  # a new round must land on the dataset's items
+        from consistency.relabel import check_reimport
+
+        for source, result in results:
+            check_reimport(store, dataset, result, source.name)
     for source, result in results:
         report = store.import_result(
             result, file_name=source.name, data=source.data, dataset=dataset, round=args.round
@@ -396,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure how consistent labels are when several people label the same data, "
         "and what to fix next.",
     )
+    parser.add_argument("--version", action="version", version=f"consistency {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(

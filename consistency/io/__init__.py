@@ -14,6 +14,7 @@ its golden fixtures (see ``docs/formats.md``).
 
 from __future__ import annotations
 
+import csv
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from consistency.errors import ImportFailed, InvalidArgument, Problem, UnknownFo
 from consistency.io import labelstudio, prodigy, sidecar, tables, toloka
 from consistency.io._parse import Parsed, Source, parse
 from consistency.schema import ImportResult
+from consistency.settings import Limits, load_settings
 
 T = TypeVar("T")
 
@@ -133,7 +135,11 @@ DETECTION_ORDER: tuple[Importer, ...] = tuple(
 
 
 def read_source(
-    source: Source, *, format: str | None = None, field: str | None = None
+    source: Source,
+    *,
+    format: str | None = None,
+    field: str | None = None,
+    limits: Limits | None = None,
 ) -> ImportResult:
     """Read one file into the canonical tables.
 
@@ -142,6 +148,8 @@ def read_source(
         format: one of :data:`FORMATS`, or None to detect it from the content.
         field: the label to read when a file holds several (a Label Studio
             ``from_name`` or column, a Toloka ``OUTPUT:`` field).
+        limits: the upload limits (size, rows, columns); default from the
+            environment (see :mod:`consistency.settings`).
 
     Returns:
         The annotations, items and predictions, with warnings and counts.
@@ -150,26 +158,94 @@ def read_source(
         InvalidArgument: ``format`` is not a known format name, or ``field``
             was given for a format with a single label.
         UnknownFormat: no format fits; its problems say why each did not.
-        ImportFailed: the file has errors; it carries all of them, and
-            nothing is returned.
+        ImportFailed: the file has errors, or is over a limit; it carries
+            all of them, and nothing is returned.
     """
     if format is not None and format not in _BY_NAME:
         raise InvalidArgument(f"unknown format '{format}'; formats: {', '.join(FORMATS)}")
+    limits = _limits(limits)
     with _bulk():
-        parsed = parse(source)
+        parsed = _parse_within(source, limits)
         if format is not None:
-            return _guarded(_BY_NAME[format].name, _BY_NAME[format].read, parsed, field)
+            return _counted(
+                source.name,
+                limits,
+                _guarded(_BY_NAME[format].name, _BY_NAME[format].read, parsed, field),
+            )
         reasons = []
         for imp in DETECTION_ORDER:
             why = imp.sniff(parsed)
             if why is None:
-                return _guarded(imp.name, imp.read, parsed, field)
+                return _counted(source.name, limits, _guarded(imp.name, imp.read, parsed, field))
             reasons.append(Problem(source.name, "unknown_format", f"{imp.name}: {imp.needs}", why))
     summary = (
         f"{source.name} is {parsed.describe()}, in none of the known formats; "
         f"choose one with --format if it is close to one (tried {', '.join(i.name for i in DETECTION_ORDER)})"
     )
     raise UnknownFormat(reasons, summary=summary)
+
+
+def _parse_within(source: Source, limits: Limits) -> Parsed:
+    """Parse a file that is within the upload limits; every refusal is an ImportFailed.
+
+    The size and the header's width are checked before parsing (a header of a
+    million columns is refused at once), the records and columns after.
+    """
+    limits.check_size(source.name, len(source.data))
+    limits.check_columns(source.name, _header_width(source.data))
+    parsed = _guarded("file", _parse_json_safe, source)
+    table = parsed.table
+    if table is not None:
+        limits.check_rows(source.name, len(table))
+        limits.check_columns(source.name, len(table.columns))
+    else:
+        records = parsed.records or []
+        limits.check_rows(source.name, len(records))
+        limits.check_columns(source.name, _key_count(records, limits.max_columns))
+    return parsed
+
+
+def _parse_json_safe(source: Source) -> Parsed:
+    """:func:`parse`, with JSON too deeply nested or with too long a number as a problem."""
+    try:
+        return parse(source)
+    except RecursionError:
+        found = "nesting too deep to read"
+    except ValueError as e:  # json.loads of an integer longer than Python converts
+        if "digits" not in str(e):
+            raise
+        found = "a number with more digits than can be read"
+    raise ImportFailed([Problem(source.name, "invalid_json", "valid JSON", found)])
+
+
+def _header_width(data: bytes) -> int:
+    """How many fields the first line of a delimited file has (0 for JSON and Parquet)."""
+    end = data.find(b"\n", 0, 1 << 24)
+    line = data[: end if end >= 0 else 1 << 24].decode("utf-8", "replace").strip("\r\ufeff")
+    if not line.strip() or line.lstrip()[:1] in ("[", "{") or data.startswith(b"PAR1"):
+        return 0
+    delimiter = max(("\t", ",", ";"), key=line.count)
+    try:
+        return max((len(row) for row in csv.reader([line], delimiter=delimiter)), default=0)
+    except csv.Error:  # the parser reports the malformed line with its number
+        return 0
+
+
+def _key_count(records: list[tuple[object, object]], cap: int) -> int:
+    """The number of distinct top-level keys of JSON records, counted up to just past ``cap``."""
+    keys: set[str] = set()
+    for _, rec in records:
+        if isinstance(rec, dict):
+            keys.update(map(str, rec))
+            if len(keys) > cap:
+                break
+    return len(keys)
+
+
+def _counted(name: str, limits: Limits, result: ImportResult) -> ImportResult:
+    """The result, unless it holds more annotations than the row limit."""
+    limits.check_rows(name, len(result.annotations), "annotations")
+    return result
 
 
 @contextmanager
@@ -198,7 +274,7 @@ def _guarded(name: str, read: Callable[..., T], *args: object) -> T:
         AttributeError,
         IndexError,
     ) as e:  # a bug, not user data
-        file = args[0].name if isinstance(args[0], Parsed) else "input"
+        file = args[0].name if isinstance(args[0], Parsed | Source) else "input"
         problem = Problem(
             file,
             "internal_error",
@@ -209,13 +285,17 @@ def _guarded(name: str, read: Callable[..., T], *args: object) -> T:
 
 
 def read_path(
-    path: str | Path, *, format: str | None = None, field: str | None = None
+    path: str | Path,
+    *,
+    format: str | None = None,
+    field: str | None = None,
+    limits: Limits | None = None,
 ) -> ImportResult:
     """Read a file from disk; see :func:`read_source`."""
-    return read_source(Source.from_path(path), format=format, field=field)
+    return read_source(Source.from_path(path), format=format, field=field, limits=limits)
 
 
-def read_gold(source: Source) -> pd.DataFrame:
+def read_gold(source: Source, *, limits: Limits | None = None) -> pd.DataFrame:
     """Gold labels from a table: columns ``item_id, gold_label`` (aliases accepted).
 
     CSV, TSV, Parquet or JSON Lines. Returns one row per item with a gold
@@ -225,10 +305,10 @@ def read_gold(source: Source) -> pd.DataFrame:
     {'item_id': ['t1', 't2'], 'gold_label': ['yes', 'no']}
     """
     with _bulk():
-        return _guarded("gold", sidecar.read_gold, parse(source))
+        return _guarded("gold", sidecar.read_gold, _parse_within(source, _limits(limits)))
 
 
-def read_predictions(source: Source) -> pd.DataFrame:
+def read_predictions(source: Source, *, limits: Limits | None = None) -> pd.DataFrame:
     """Model predictions from a table: ``item_id, predicted_label[, model, confidence]``.
 
     Aliases accepted (``label`` for the prediction, ``score`` for the
@@ -236,4 +316,10 @@ def read_predictions(source: Source) -> pd.DataFrame:
     prediction columns.
     """
     with _bulk():
-        return _guarded("predictions", sidecar.read_predictions, parse(source))
+        return _guarded(
+            "predictions", sidecar.read_predictions, _parse_within(source, _limits(limits))
+        )
+
+
+def _limits(limits: Limits | None) -> Limits:
+    return limits or load_settings().limits

@@ -36,6 +36,9 @@ from consistency.schema import ALIASES, ITEM_COLUMNS, ImportResult
 
 #: Predictions with this model_version are our own consensus pre-annotations.
 CONSENSUS_MODEL = "consensus"
+#: Task data fields with this prefix are written by the relabel queue (votes, gain, ...);
+#: they describe the queue, not the item, and are not read back as metadata or labels.
+QUEUE_FIELD_PREFIX = "relabel_"
 #: Label Studio's own columns in JSON-MIN and CSV: read as ids and times, or dropped.
 _FLAT_OWN = {
     "id", "annotator", "annotation_id", "created_at", "updated_at", "draft_created_at",
@@ -182,7 +185,7 @@ def read_json(parsed: Parsed, field: str | None = None) -> ImportResult:
         problems.error("not_json", "labelstudio-json: a JSON array of tasks", parsed.describe())
         problems.fail()
     from_name = _choose_from_name(*_survey(tasks), field, problems)
-    reader = _TaskReader(problems, from_name)
+    reader = _TaskReader(problems, from_name, _to_name(tasks, from_name))
     for loc, task in tasks:
         reader.task(loc, task)
     notes = [f"classification read from the Choices tag '{from_name}'"]
@@ -200,9 +203,10 @@ def read_json(parsed: Parsed, field: str | None = None) -> ImportResult:
 class _TaskReader:
     """Walks the tasks of a full JSON export."""
 
-    def __init__(self, problems: Problems, from_name: str) -> None:
+    def __init__(self, problems: Problems, from_name: str, to_name: str | None) -> None:
         self.problems = problems
         self.from_name = from_name
+        self.to_name = to_name
         self.rows = AnnotationRows(time_fields={"submitted_at": "created_at"})
         self.book = ItemBook(problems)
         self.stats: dict[str, int] = {
@@ -229,10 +233,10 @@ class _TaskReader:
             )
             return
         self.book.see(item)
-        _task_data(self.book, item, data)
+        data_key = _task_data(self.book, item, data)
         round_ = _scalar_id(data.get("round"))
         for j, ann in enumerate(self._list(task, "annotations", loc)):
-            self.annotation(loc.child(f".annotations[{j}]"), ann, item, round_)
+            self.annotation(loc.child(f".annotations[{j}]"), ann, item, round_, data_key)
         for k, pred in enumerate(self._list(task, "predictions", loc)):
             self.prediction(loc.child(f".predictions[{k}]"), pred, item)
 
@@ -245,7 +249,9 @@ class _TaskReader:
             return []
         return value
 
-    def annotation(self, loc: Loc, ann: Any, item: str, round_: str | None) -> None:
+    def annotation(
+        self, loc: Loc, ann: Any, item: str, round_: str | None, data_key: str | None
+    ) -> None:
         self.stats["rows_read"] += 1
         if not isinstance(ann, dict):
             self.problems.error("invalid_value", "an annotation (a JSON object)", quoted(ann), loc)
@@ -287,7 +293,14 @@ class _TaskReader:
             round=round_,
             submitted_at=ann.get("created_at") if is_scalar(ann.get("created_at")) else None,
             duration_s=checked_duration(seconds, self.problems, loc, "lead_time", self.stats),
-            attributes=attributes_json({"annotation_id": _scalar_id(ann.get("id"))}),
+            attributes=attributes_json(
+                {
+                    "annotation_id": _scalar_id(ann.get("id")),
+                    "from_name": self.from_name,
+                    "to_name": self.to_name,
+                    "data_key": data_key,
+                }
+            ),
         )
 
     def prediction(self, loc: Loc, pred: Any, item: str) -> None:
@@ -341,8 +354,26 @@ def _is_ref_key(key: str) -> bool:
     return key.lower() in ALIASES["data_ref"]
 
 
-def _task_data(book: ItemBook, item: str, data: dict[str, Any]) -> None:
-    """Scalar task data as metadata; the first URL- or path-like field as the data reference."""
+def _to_name(records: list[tuple[Loc, Any]], from_name: str) -> str | None:
+    """The ``to_name`` of the first 'choices' result of ``from_name`` (the object tag it labels)."""
+    for _, task in records:
+        for key in ("annotations", "predictions"):
+            entries = task.get(key) if isinstance(task, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                for r in _results(entry) if isinstance(entry, dict) else []:
+                    if _is_choices(r) and str(r.get("from_name")) == from_name:
+                        to_name = r.get("to_name")
+                        if isinstance(to_name, str) and to_name:
+                            return to_name
+    return None
+
+
+def _task_data(book: ItemBook, item: str, data: dict[str, Any]) -> str | None:
+    """Scalar task data as metadata; the first URL- or path-like field as the data reference.
+
+    Returns the key of the data reference field (None when there is none).
+    Fields written by the relabel queue (prefix ``relabel_``) are skipped.
+    """
     ref_key = next(
         (
             k
@@ -354,9 +385,15 @@ def _task_data(book: ItemBook, item: str, data: dict[str, Any]) -> None:
     if ref_key is not None:
         book.set_ref(item, data[ref_key].strip())
     for key, value in data.items():
-        if key in ("item_id", "round", ref_key) or key in ITEM_COLUMNS or not is_scalar(value):
+        if (
+            key in ("item_id", "round", ref_key)
+            or key in ITEM_COLUMNS
+            or str(key).startswith(QUEUE_FIELD_PREFIX)
+            or not is_scalar(value)
+        ):
             continue
         book.set_meta(item, key, value)
+    return ref_key
 
 
 # --- JSON-MIN and CSV -----------------------------------------------------------------
@@ -391,7 +428,9 @@ def _label_column(
     table: Table, items: list[str | None], field: str | None, problems: Problems
 ) -> tuple[str | None, str]:
     """The column holding the answer, and why it was chosen."""
-    candidates = [c for c in table.columns if c not in _NOT_LABEL]
+    candidates = [
+        c for c in table.columns if c not in _NOT_LABEL and not c.startswith(QUEUE_FIELD_PREFIX)
+    ]
     if field is not None:
         if field in table.columns:
             return field, f"the label is read from the column '{field}'"
@@ -537,7 +576,10 @@ def _flat_extras(
     data_cols = [
         c
         for c in table.columns
-        if c not in _FLAT_OWN and c not in ("item_id", "round", label_col) and c not in ITEM_COLUMNS
+        if c not in _FLAT_OWN
+        and c not in ("item_id", "round", label_col)
+        and c not in ITEM_COLUMNS
+        and not c.startswith(QUEUE_FIELD_PREFIX)
     ]
     scalar = [c for c in data_cols if all(is_scalar(_structured(v)) for v in table.cells[c])]
     ref_col = next(

@@ -167,13 +167,19 @@ class _Reader:
             if state in LEFT_OUT:
                 self.stats[state.lower()] = self.stats.get(state.lower(), 0) + 1
                 continue
-            self._annotation(i, item, loc, durations[i], attrs)
+            self._annotation(i, item, loc, durations[i], attrs, ref)
         for state in LEFT_OUT:
             self.stats.setdefault(state.lower(), 0)
         return finish("toloka", self.rows, self.book, self.problems, self.stats)
 
     def _annotation(
-        self, i: int, item: str, loc: Loc, duration: float | None, attrs: list[str]
+        self,
+        i: int,
+        item: str,
+        loc: Loc,
+        duration: float | None,
+        attrs: list[str],
+        ref: str | None,
     ) -> None:
         worker = required_text(
             self.table.cells[WORKER][i], self.problems, loc, WORKER, "a worker id"
@@ -192,7 +198,13 @@ class _Reader:
             submitted_at=self.col(SUBMITTED)[i],
             duration_s=checked_duration(duration, self.problems, loc, SUBMITTED, self.stats),
             attributes=attributes_json(
-                {"assignment_id": self.col("ASSIGNMENT:assignment_id")[i]} | extra
+                {
+                    "assignment_id": self.col("ASSIGNMENT:assignment_id")[i],
+                    # the pool's field names, for a relabel queue of the same project
+                    "data_key": ref.removeprefix("INPUT:") if ref else None,
+                    "output_field": self.output.removeprefix("OUTPUT:"),
+                }
+                | extra
             ),
         )
 
