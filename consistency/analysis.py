@@ -8,13 +8,18 @@ dashboard caches their results.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from consistency.engine import Profile, profile
+from consistency.errors import InvalidArgument, NotComputable
 from consistency.store import Store, ViewFilter
 
 
@@ -49,10 +54,113 @@ def dataset_profile(store: Store, dataset: str, view: ViewFilter | None = None) 
     return profile(store.annotations(dataset, view))
 
 
-def dataset_summary(store: Store, dataset: str, view: ViewFilter | None = None) -> dict[str, Any]:
-    """Items, labelers, annotations, labels per item, classes, rounds, gold, models, metadata."""
+def _view_ann(
+    store: Store, dataset: str, view: ViewFilter | None, ann: ir.Table | None
+) -> ir.Table:
+    return ann if ann is not None else store.annotations(dataset, view)
+
+
+@contextmanager
+def view_table(store: Store, dataset: str, view: ViewFilter | None = None) -> Iterator[ir.Table]:
+    """The view's annotations computed once into a temporary table, dropped on exit.
+
+    :func:`analyze` runs some forty queries on the same annotations. Reading
+    them from a temporary table spares the engine re-running the view's
+    filters (each item's latest round, metadata and labeler filters) and Ibis
+    re-compiling them in every query; the figures are the same. The table
+    lives in this thread's connection of the store (also on a read-only store).
+    A store over another engine (:class:`consistency.spark.TableStore`)
+    materializes the view its own way.
+    """
+    own = getattr(store, "view_table", None)
+    if own is not None:
+        with own(dataset, view) as table:
+            yield table
+        return
+    backend = store.backend()
+    name = f"_view_{uuid.uuid4().hex}"
+    table = backend.create_table(name, obj=store.annotations(dataset, view), temp=True)
+    try:
+        yield table
+    finally:
+        # raw SQL: Ibis 12 with this sqlglot writes DROP TABLE without the name
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+#: How many known values an error message lists before "... and N more".
+MAX_LISTED_VALUES = 20
+
+
+def _listed(values: list[str]) -> str:
+    shown = ", ".join(values[:MAX_LISTED_VALUES]) or "none"
+    more = len(values) - MAX_LISTED_VALUES
+    return shown + (f" ... and {more} more" if more > 0 else "")
+
+
+def check_view(store: Store, dataset: str, view: ViewFilter | None = None) -> None:
+    """Check that every round, labeler and metadata value a view names exists in the dataset.
+
+    Raises:
+        DatasetNotFound: an unknown dataset.
+        InvalidArgument: the first unknown name, with the known ones listed, e.g.
+            ``labeler 'zz' not found in dataset 'votes'. Labelers: ann, bob``.
+    """
+    store.require(dataset)
     view = view or ViewFilter()
-    p = dataset_profile(store, dataset, view)
+    if view.rounds is not None and view.rounds != ("*",):
+        rounds = store.rounds(dataset)
+        for r in view.rounds:
+            if r not in rounds:
+                raise InvalidArgument(
+                    f"round '{r}' not found in dataset '{dataset}'. Rounds: {_listed(rounds)}"
+                )
+    if view.labelers:
+        t = store.table("annotations")
+        t = t.filter(t.dataset == dataset).select("labeler_id").distinct()
+        known = sorted(str(x) for x in t.execute()["labeler_id"])
+        for labeler in view.labelers:
+            if labeler not in known:
+                raise InvalidArgument(
+                    f"labeler '{labeler}' not found in dataset '{dataset}'. "
+                    f"Labelers: {_listed(known)}"
+                )
+    fields = store.metadata_fields(dataset)["field"].astype(str).tolist()
+    for field_name, values in view.metadata:
+        if field_name not in fields:
+            raise InvalidArgument(
+                f"metadata field '{field_name}' not found in dataset '{dataset}'. "
+                f"Fields: {_listed(fields)}"
+            )
+        known = store.metadata_values(dataset, field_name)
+        for value in values:
+            if value not in known:
+                raise InvalidArgument(
+                    f"value '{value}' of metadata field '{field_name}' not found in dataset "
+                    f"'{dataset}'. Values: {_listed(known)}"
+                )
+
+
+def require_annotations(profile_: Profile, dataset: str, view: ViewFilter | None) -> None:
+    """Raise NotComputable when a view keeps no annotation (its filters exclude each other)."""
+    if profile_.annotations == 0:
+        raise NotComputable(
+            f"no annotations in this view of dataset '{dataset}' "
+            f"({(view or ViewFilter()).describe()}); loosen the filters"
+        )
+
+
+def dataset_summary(
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None = None,
+    profile_: Profile | None = None,
+) -> dict[str, Any]:
+    """Items, labelers, annotations, labels per item, classes, rounds, gold, models, metadata.
+
+    ``profile_``: the view's profile when already computed (else it is built here).
+    """
+    view = view or ViewFilter()
+    p = profile_ if profile_ is not None else dataset_profile(store, dataset, view)
     items = store.items(dataset)
     gold_items = int(items.filter(items.gold_label.notnull()).count().execute())
     preds = store.predictions(dataset)
@@ -109,14 +217,18 @@ def class_table(
     view: ViewFilter | None,
     options: AnalysisOptions,
     profile_: Profile | None = None,
+    ann: ir.Table | None = None,
 ) -> pd.DataFrame:
-    """Per class: agreement (specific, one-vs-rest alpha, Fleiss) beside HLP and model accuracy."""
+    """Per class: agreement (specific, one-vs-rest alpha, Fleiss) beside HLP and model accuracy.
+
+    ``profile_`` and ``ann``: the view's profile and annotations when already at hand.
+    """
     from consistency.metrics.classes import per_class
     from consistency.metrics.hlp import hlp_per_class
 
     p = profile_ or dataset_profile(store, dataset, view)
     pc = per_class(p, "nominal")
-    ann = store.annotations(dataset, view)
+    ann = _view_ann(store, dataset, view, ann)
     preds = store.predictions(dataset)
     has_preds = bool(preds.count().execute())
     model = options.model
@@ -130,30 +242,41 @@ def class_table(
         model=model,
     )
     hlp = hlp.rename(columns={"share": "label_share"})
-    out = pc.merge(hlp, on="class", how="outer")
+    # an empty view gives empty tables whose class columns pandas types differently
+    out = pc.astype({"class": object}).merge(hlp.astype({"class": object}), on="class", how="outer")
+    for col in ("n", "items"):  # a gold-only class has no label in the view: 0, not NaN
+        out[col] = out[col].fillna(0).astype(np.int64)
     return out
 
 
 def labeler_table(
-    store: Store, dataset: str, view: ViewFilter | None, options: AnalysisOptions
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None,
+    options: AnalysisOptions,
+    ann: ir.Table | None = None,
 ) -> pd.DataFrame:
     """One row per labeler (see :func:`consistency.metrics.labelers.labelers`)."""
     from consistency.metrics.labelers import labelers
 
     return labelers(
-        store.annotations(dataset, view),
+        _view_ann(store, dataset, view, ann),
         store.items(dataset),
         fast_threshold_s=options.fast_threshold_s,
     )
 
 
 def kappa_pairs(
-    store: Store, dataset: str, view: ViewFilter | None, options: AnalysisOptions
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None,
+    options: AnalysisOptions,
+    ann: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Cohen's kappa for every pair of labelers sharing at least ``min_shared`` items."""
     from consistency.metrics.labelers import cohen_kappa_pairs
 
-    return cohen_kappa_pairs(store.annotations(dataset, view), min_shared=options.min_shared)
+    return cohen_kappa_pairs(_view_ann(store, dataset, view, ann), min_shared=options.min_shared)
 
 
 def consensus_table(
@@ -165,7 +288,6 @@ def consensus_table(
     first tied label by name). ``dawid-skene``: the Dawid–Skene label and its
     posterior probability (``tie`` true when the majority vote is tied).
     """
-    from consistency.errors import InvalidArgument
     from consistency.metrics.consensus import dawid_skene, majority_vote
 
     ann = store.annotations(dataset, view)
@@ -183,11 +305,13 @@ def consensus_table(
     raise InvalidArgument(f"unknown consensus method '{method}'. Methods: majority, dawid-skene")
 
 
-def consensus_summary(store: Store, dataset: str, view: ViewFilter | None) -> dict[str, Any]:
+def consensus_summary(
+    store: Store, dataset: str, view: ViewFilter | None, ann: ir.Table | None = None
+) -> dict[str, Any]:
     """Majority vote (ties, gold accuracy) and Dawid–Skene (gold accuracy, iterations)."""
     from consistency.metrics.consensus import dawid_skene, gold_accuracy, majority_vote
 
-    ann = store.annotations(dataset, view)
+    ann = _view_ann(store, dataset, view, ann)
     items = store.items(dataset)
     mv = majority_vote(ann)
     ds = dawid_skene(ann, max_iter=DS_MAX_ITER)
@@ -240,42 +364,88 @@ DS_MAX_ITER = 500
 MAX_SLICE_VALUES = 50
 
 
+def _slice_profiles(
+    store: Store, dataset: str, ann: Any, fields: list[str]
+) -> dict[str, dict[str | None, Profile]]:
+    """field -> (value -> profile of the view's items with that value), in one engine pass.
+
+    Each annotation is repeated once per field (a cross join with the field
+    names) and joined with the item's value of that field; the slice key is
+    ``<field number>=<value>`` (just ``<field number>`` for items without a
+    value). :func:`consistency.metrics.slices.profiles_by` then builds every
+    slice's profile from one set of grouped queries, whatever the number of
+    fields. Each profile is the one a single-field pass would give (profiles
+    are canonical: labels and patterns in the engine's order).
+    """
+    import ibis
+
+    from consistency.metrics.slices import profiles_by
+
+    m = store.table("item_metadata")
+    m = m.filter((m.dataset == dataset) & m.field.isin(fields))
+    # one value per item and field (the store keeps one; max() guards the join)
+    m = m.group_by(["item_id", "field"]).agg(slice_value=m.value.max())
+    m = m.select(meta_item=m.item_id, meta_field=m.field, slice_value=m.slice_value)
+    names = ibis.memtable(pd.DataFrame({"field_no": range(len(fields)), "slice_field": fields}))
+    t = ann.select("item_id", "labeler_id", "label", "label_value").cross_join(names)
+    t = t.left_join(m, (t.item_id == m.meta_item) & (t.slice_field == m.meta_field))
+    value = ibis.ifelse(t.slice_value.isnull(), "", "=" + t.slice_value)
+    t = t.select(
+        "item_id", "labeler_id", "label", "label_value", slice_key=t.field_no.cast("string") + value
+    )
+    out: dict[str, dict[str | None, Profile]] = {f: {} for f in fields}
+    for key, p in profiles_by(t, "slice_key").items():
+        number, has_value, text = str(key).partition("=")
+        out[fields[int(number)]][text if has_value else None] = p
+    return out
+
+
 def slice_table(
     store: Store,
     dataset: str,
     view: ViewFilter | None,
     options: AnalysisOptions,
     fields: list[str] | None = None,
+    ann: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Alpha per value of each metadata field, with the alpha of the rest beside it.
 
     Columns: field, value, items, pairable_items, annotations, items_share,
-    alpha, ci_low, ci_high, rest_alpha, rest_ci_low, rest_ci_high.
+    alpha, ci_low, ci_high, rest_alpha, rest_ci_low, rest_ci_high. Fields in
+    the order given (default: every field with 2 to ``MAX_SLICE_VALUES``
+    distinct values, by name), values by :func:`consistency.store.round_sort_key`
+    (numbers by value, then names). "The rest" of a value is every other item
+    of the view, items without a value for the field included. All slices of
+    all fields come from one engine pass (:func:`_slice_profiles`); a profile
+    met twice (the rest of a two-valued field is its other value) is
+    bootstrapped once.
     """
     from consistency.engine import combine
-    from consistency.metrics.alpha import alpha_with_ci
-    from consistency.metrics.slices import profiles_by
+    from consistency.metrics.alpha import AlphaEstimate, alpha_with_ci
+    from consistency.store import round_sort_key
 
     meta = store.metadata_fields(dataset)
     if fields is None:
         fields = meta[meta["distinct_values"].between(2, MAX_SLICE_VALUES)]["field"].tolist()
     rows = []
-    ann = store.annotations(dataset, view)
-    m_all = store.table("item_metadata")
+    ann = _view_ann(store, dataset, view, ann) if fields else None
+    by_field = _slice_profiles(store, dataset, ann, fields) if fields else {}
+    estimates: dict[tuple[Any, ...], AlphaEstimate] = {}
+
+    def estimate(p: Profile) -> AlphaEstimate:
+        key = (p.labels, p.values.tobytes(), p.counts.shape, p.counts.tobytes(), p.weight.tobytes())
+        if key not in estimates:
+            estimates[key] = alpha_with_ci(p, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
+        return estimates[key]
+
     for field_name in fields:
-        m = m_all.filter((m_all.dataset == dataset) & (m_all.field == field_name))
-        m = m.group_by("item_id").agg(slice_value=m.value.max())
-        m = m.select(meta_item=m.item_id, slice_value=m.slice_value)
-        t = ann.left_join(m, ann.item_id == m.meta_item)
-        t = t.select("item_id", "labeler_id", "label", "label_value", "slice_value")
-        profiles = profiles_by(t, "slice_value")
+        profiles = by_field.get(field_name, {})
         total_items = sum(p.items for p in profiles.values())
-        for value, p in profiles.items():
-            if value is None:
-                continue
-            rest = combine([q for v, q in profiles.items() if v != value])
-            est = alpha_with_ci(p, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
-            rest_est = alpha_with_ci(rest, options.level, options.n_boot, options.seed)  # type: ignore[arg-type]
+        values = sorted((v for v in profiles if v is not None), key=round_sort_key)
+        for value in values:
+            p = profiles[value]
+            est = estimate(p)
+            rest_est = estimate(combine([q for v, q in profiles.items() if v != value]))
             rows.append(
                 {
                     "field": field_name,
@@ -336,17 +506,18 @@ def recommend_context(
 
     parts = parts or {}
     view = view or ViewFilter()
-    p = parts.get("profile") or dataset_profile(store, dataset, view)
-    ann = store.annotations(dataset, view)
+    ann = _view_ann(store, dataset, view, parts.get("ann"))
+    p = parts.get("profile") or profile(ann)
+    require_annotations(p, dataset, view)
     classes = parts.get("classes")
     if classes is None:
-        classes = class_table(store, dataset, view, options, p)
+        classes = class_table(store, dataset, view, options, p, ann)
     labelers_df = parts.get("labelers")
     if labelers_df is None:
-        labelers_df = labeler_table(store, dataset, view, options)
+        labelers_df = labeler_table(store, dataset, view, options, ann)
     slices = parts.get("slices")
     if slices is None:
-        slices = slice_table(store, dataset, view, options)
+        slices = slice_table(store, dataset, view, options, ann=ann)
     a = parts.get("alpha")
     if a is None:
         a = alpha_of(p, options.level)  # type: ignore[arg-type]
@@ -417,100 +588,115 @@ def analyze(
     dataset: str,
     view: ViewFilter | None = None,
     options: AnalysisOptions | None = None,
+    note_thresholds: Any = None,
 ) -> dict[str, Any]:
     """Every figure of a dataset view as one JSON-ready dict (the ``analyze --json`` schema).
 
     See docs/analyze-json.md for the schema. Figures that do not apply are None.
+    Each figure carries ``notes`` on its fragility (see :mod:`consistency.notes`;
+    ``note_thresholds``: a :class:`consistency.notes.NoteThresholds`, default ones if None).
     """
     options = options or AnalysisOptions()
     view = view or ViewFilter()
-    p = dataset_profile(store, dataset, view)
-    summary = dataset_summary(store, dataset, view)
-    ov = overall(p, options)
-    classes = class_table(store, dataset, view, options, p)
-    labelers_df = labeler_table(store, dataset, view, options)
-    slices = slice_table(store, dataset, view, options)
-    rounds = round_table(
-        store,
-        dataset,
-        ViewFilter(("*",), view.labelers, view.metadata, view.time_from, view.time_to),
-        options,
-    )
-    recs = recommendations_table(
-        store,
-        dataset,
-        view,
-        options,
-        parts={
-            "profile": p,
-            "classes": classes,
-            "labelers": labelers_df,
-            "slices": slices,
-            "alpha": ov["alpha"]["value"],
-        },
-    )
-    per_class_cols = [
-        "class",
-        "n",
-        "items",
-        "share",
-        "label_share",
-        "specific_agreement",
-        "alpha_one_vs_rest",
-        "fleiss_kappa",
-        "disagreement_share",
-        "main_partners",
-        "hlp",
-        "hlp_n",
-        "hlp_ci_low",
-        "hlp_ci_high",
-        "hlp_gold",
-        "hlp_gold_n",
-        "model_accuracy",
-        "model_accuracy_n",
-        "model_accuracy_ci_low",
-        "model_accuracy_ci_high",
-        "model_accuracy_gold",
-        "model_accuracy_gold_n",
-        "model_accuracy_agreed",
-        "model_accuracy_agreed_n",
-        "model_accuracy_agreed_ci_low",
-        "model_accuracy_agreed_ci_high",
-        "gap",
-        "gap_gold",
-        "priority",
-    ]
-    result = {
-        "dataset": {
-            k: summary[k]
-            for k in (
-                "dataset",
-                "items",
-                "labelers",
-                "annotations",
-                "pairable_items",
-                "unpairable_items",
-                "repeated_labels",
-                "classes",
-                "labels_per_item",
-                "rounds",
-                "gold_items",
-                "models",
-                "metadata_fields",
-            )
-        },
-        "view": view.describe(),
-        "options": options.to_dict(),
-        **ov,
-        "per_class": _records(classes[[c for c in per_class_cols if c in classes.columns]]),
-        "labelers": _records(labelers_df),
-        "kappa_pairs": _records(kappa_pairs(store, dataset, view, options)),
-        "consensus": consensus_summary(store, dataset, view),
-        "confusion": confusion_summary(p),
-        "slices": _records(slices),
-        "rounds": _records(rounds),
-        "recommendations": _records(recs),
-    }
+    check_view(store, dataset, view)
+    with view_table(store, dataset, view) as ann:
+        p = profile(ann)
+        require_annotations(p, dataset, view)
+        summary = dataset_summary(store, dataset, view, p)
+        ov = overall(p, options)
+        classes = class_table(store, dataset, view, options, p, ann)
+        labelers_df = labeler_table(store, dataset, view, options, ann)
+        slices = slice_table(store, dataset, view, options, ann=ann)
+        rounds = round_table(
+            store,
+            dataset,
+            ViewFilter(("*",), view.labelers, view.metadata, view.time_from, view.time_to),
+            options,
+        )
+        recs = recommendations_table(
+            store,
+            dataset,
+            view,
+            options,
+            parts={
+                "profile": p,
+                "ann": ann,
+                "classes": classes,
+                "labelers": labelers_df,
+                "slices": slices,
+                "alpha": ov["alpha"]["value"],
+            },
+        )
+        per_class_cols = [
+            "class",
+            "n",
+            "items",
+            "share",
+            "label_share",
+            "specific_agreement",
+            "alpha_one_vs_rest",
+            "fleiss_kappa",
+            "disagreement_share",
+            "main_partners",
+            "hlp",
+            "hlp_n",
+            "hlp_ci_low",
+            "hlp_ci_high",
+            "hlp_gold",
+            "hlp_gold_n",
+            "model_accuracy",
+            "model_accuracy_n",
+            "model_accuracy_ci_low",
+            "model_accuracy_ci_high",
+            "model_accuracy_gold",
+            "model_accuracy_gold_n",
+            "model_accuracy_agreed",
+            "model_accuracy_agreed_n",
+            "model_accuracy_agreed_ci_low",
+            "model_accuracy_agreed_ci_high",
+            "gap",
+            "gap_gold",
+            "priority",
+        ]
+        result = {
+            "dataset": {
+                k: summary[k]
+                for k in (
+                    "dataset",
+                    "items",
+                    "labelers",
+                    "annotations",
+                    "pairable_items",
+                    "unpairable_items",
+                    "repeated_labels",
+                    "classes",
+                    "labels_per_item",
+                    "rounds",
+                    "gold_items",
+                    "models",
+                    "metadata_fields",
+                )
+            },
+            "view": view.describe(),
+            "options": options.to_dict(),
+            **ov,
+            "per_class": _records(classes[[c for c in per_class_cols if c in classes.columns]]),
+            "labelers": _records(labelers_df),
+            "kappa_pairs": _records(kappa_pairs(store, dataset, view, options, ann)),
+            "consensus": consensus_summary(store, dataset, view, ann),
+            "confusion": confusion_summary(p),
+            "slices": _records(slices),
+            "rounds": _records(rounds),
+            "recommendations": _records(recs),
+        }
+        from consistency.notes import add_notes
+
+        result = add_notes(result, note_thresholds, ann)
+        result["round_change"] = None  # the latest round against the one before it
+        if len(summary["rounds"]) >= 2:
+            from consistency.compare import latest_round_change
+
+            result["round_change"] = latest_round_change(store, dataset, view, options)
     return clean_json(result)
 
 

@@ -27,6 +27,7 @@ EXTENSIONS: tuple[str, ...] = (
     "consistency.cli_plan",
     "consistency.cli_relabel",
     "consistency.cli_engine",
+    "consistency.cli_report",
 )
 
 
@@ -200,22 +201,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 @command("lineage")
 def cmd_lineage(args: argparse.Namespace) -> int:
-    store = _open(args)
-    lin = store.lineage(args.dataset)
-    if args.json:
-        prov = store.provenance(args.dataset)
-        _print(
-            json.dumps(
-                {
-                    "dataset": args.dataset,
-                    "files": json.loads(prov.to_json(orient="records", date_format="iso")),
-                    "steps": json.loads(lin.to_json(orient="records", date_format="iso")),
-                },
-                indent=2,
-            )
-        )
+    """Files (names, sha256, formats, times) and every step since; as text, JSON or a file."""
+    from consistency.report import format_lineage, lineage_record
+
+    out = _out_path(args.out) if args.out else None
+    record = lineage_record(_open(args), args.dataset)
+    text = json.dumps(record, indent=2, allow_nan=False)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+        _print(f"wrote the lineage of dataset '{args.dataset}' to {out}")
+    elif args.json:
+        _print(text)
     else:
-        _print(_table(lin))
+        _print(format_lineage(record))
     return 0
 
 
@@ -457,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lineage", help="where a dataset came from and every step since")
     p.add_argument("dataset")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the lineage as one JSON object")
+    p.add_argument("--out", metavar="FILE.json", help="write the lineage as JSON to FILE")
     _add_db(p)
 
     p = sub.add_parser(

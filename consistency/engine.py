@@ -19,7 +19,9 @@ item bootstrap becomes a multinomial draw over patterns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -27,9 +29,6 @@ import numpy as np
 import pandas as pd
 
 from consistency.errors import InvalidArgument
-
-#: Separator of the ``code=count`` entries in an engine-side pattern key.
-_SEP = ";"
 
 
 @dataclass(frozen=True)
@@ -159,14 +158,10 @@ def _compact(
     return Profile(labels, values, uniq.astype(np.int64), w, **kw)  # type: ignore[arg-type]
 
 
-def label_dictionary(ann: ir.Table) -> pd.DataFrame:
-    """The distinct labels with their counts and numeric values, in canonical order.
-
-    Labels that are all numbers sort by value; others sort after them by name.
-    The position in this table is the label's code everywhere else.
-    """
-    df = ann.group_by("label").agg(n=ann.count(), value=ann.label_value.max()).execute()
-    df["label"] = df["label"].astype(str)
+def label_table(labels: pd.Series, n: pd.Series) -> pd.DataFrame:
+    """label, code, n, value from per-label counts (summed by label), labels in canonical order."""
+    df = pd.DataFrame({"label": labels.astype(str).to_numpy(), "n": n.to_numpy(dtype=np.int64)})
+    df = df.groupby("label", as_index=False, sort=False)["n"].sum()
     df = df.iloc[sorted(range(len(df)), key=lambda i: _label_sort_key(df["label"].iat[i]))]
     df = df.reset_index(drop=True)
     df["code"] = np.arange(len(df), dtype=np.int64)
@@ -174,48 +169,191 @@ def label_dictionary(ann: ir.Table) -> pd.DataFrame:
     return df[["label", "code", "n", "value"]]
 
 
+def label_dictionary(ann: ir.Table) -> pd.DataFrame:
+    """The distinct labels with their counts and numeric values, in canonical order.
+
+    Labels that are all numbers sort by value; others sort after them by name.
+    The position in this table is the label's code everywhere else.
+    """
+    df = ann.group_by("label").agg(n=ann.count()).execute()
+    return label_table(df["label"], df["n"])
+
+
+# ---- count patterns in the engine ----------------------------------------------
+#: Bits given to one label's count in a pattern key (counts up to 15 fit; more
+#: labels per item widen the fields, see :func:`pattern_counts`).
+PATTERN_BITS = 4
+#: Labelers tracked with bit sets per item (repeats without a DISTINCT); beyond
+#: this many the distinct (item, labeler) pairs are counted instead.
+MAX_BITSET_LABELERS = 8 * 63
+
+
+@ibis.udf.agg.builtin
+def bit_or(x: int) -> int:  # type: ignore[empty-body]
+    """SQL ``BIT_OR`` aggregate (DuckDB, Spark)."""
+
+
+@ibis.udf.scalar.builtin
+def bit_count(x: int) -> int:  # type: ignore[empty-body]
+    """SQL ``BIT_COUNT``: the number of one bits (DuckDB, Spark)."""
+
+
+def _layout(k: int, bits: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per label code: its int64 word and bit shift in a key; and the number of words."""
+    per_word = max(62 // bits, 1)  # sums stay below 2**62
+    code = np.arange(k, dtype=np.int64)
+    return code // per_word, (code % per_word) * bits, int(-(-k // per_word)) if k else 0
+
+
+def item_keys(
+    ann: ir.Table,
+    labels: Sequence[str],
+    by: Sequence[str] = (),
+    bits: int = PATTERN_BITS,
+    labelers: Sequence[str] | None = None,
+) -> ir.Table:
+    """Per item (within ``by``): m, its labels' counts packed in int64 words, and repeats.
+
+    The count n_uc of label code c sits in word ``c // (62 // bits)`` at bit
+    ``bits * (c % (62 // bits))``; the words ``k0, k1, ...`` are sums over the
+    item's annotations, exact while every m_u < 2**bits (see
+    :func:`decode_keys`). With ``labelers`` (at most :data:`MAX_BITSET_LABELERS`),
+    ``repeats`` = m_u minus the item's distinct labelers, from per-item bit sets
+    (``BIT_OR``), with no DISTINCT; otherwise ``repeats`` is absent.
+    """
+    word, shift, words = _layout(len(labels), bits)
+    units = ibis.memtable(
+        pd.DataFrame(
+            {
+                "pk_label": list(labels),
+                "pk_word": word,
+                "pk_unit": np.left_shift(np.int64(1), shift),
+            }
+        )
+    )
+    t = ann.join(units, ann.label == units.pk_label)
+    track = labelers is not None and len(labelers) <= MAX_BITSET_LABELERS
+    if track:
+        ids = np.arange(len(labelers), dtype=np.int64)
+        who = ibis.memtable(
+            pd.DataFrame(
+                {
+                    "pk_labeler": list(labelers),
+                    "pk_lword": ids // 63,
+                    "pk_lbit": np.left_shift(np.int64(1), ids % 63),
+                }
+            )
+        )
+        t = t.join(who, t.labeler_id == who.pk_labeler)
+    aggs: dict[str, Any] = {"m": t.count()}
+    for w in range(words):
+        aggs[f"k{w}"] = ibis.ifelse(t.pk_word == w, t.pk_unit, 0).sum().cast("int64")
+    if track:
+        for w in range(int(-(-len(labelers) // 63))):
+            aggs[f"b{w}"] = bit_or(ibis.ifelse(t.pk_lword == w, t.pk_lbit, 0))
+    per = t.group_by([*by, "item_id"]).agg(**aggs)
+    if track:
+        distinct = sum(
+            (bit_count(per[c]).cast("int64") for c in per.columns if c.startswith("b")),
+            ibis.literal(0, type="int64"),
+        )
+        per = per.mutate(repeats=per.m - distinct).drop(
+            *[c for c in per.columns if c.startswith("b")]
+        )
+    return per
+
+
+def key_columns(table: ir.Table | pd.DataFrame) -> list[str]:
+    """The key words ``k0, k1, ...`` of a table from :func:`item_keys`."""
+    return [c for c in table.columns if c[:1] == "k" and c[1:].isdigit()]
+
+
+def decode_keys(keys: np.ndarray, k: int, bits: int) -> np.ndarray:
+    """Rows of key words (N x words) -> N x K label counts."""
+    word, shift, _ = _layout(k, bits)
+    keys = np.asarray(keys, dtype=np.int64).reshape(len(keys), -1)
+    mask = np.int64((1 << bits) - 1)
+    return (keys[:, word] >> shift) & mask
+
+
+def fitting_bits(max_m: int) -> int | None:
+    """None when counts up to ``max_m`` fit in :data:`PATTERN_BITS`, else the bits they need."""
+    return None if max_m < 2**PATTERN_BITS else int(max_m).bit_length()
+
+
+def pattern_counts(
+    ann: ir.Table,
+    labels: Sequence[str],
+    by: Sequence[str] = (),
+    labelers: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct count patterns (within ``by``): the grouped rows and their P x K counts.
+
+    The rows have the ``by`` columns, ``m``, ``items`` (items with the pattern)
+    and, with ``labelers`` (see :func:`item_keys`), ``repeats``. One engine
+    pass; run again with wider fields when some item has 16 labels or more.
+    """
+    bits = PATTERN_BITS
+    while True:
+        per = item_keys(ann, labels, by, bits, labelers)
+        keys = key_columns(per)
+        aggs = {"items": per.count()}
+        if "repeats" in per.columns:
+            aggs["repeats"] = per.repeats.sum()
+        df = per.group_by([*by, "m", *keys]).agg(**aggs).execute()
+        wider = fitting_bits(int(df["m"].max())) if len(df) else None
+        if wider is None or wider <= bits:
+            return df, decode_keys(df[keys].to_numpy(), len(labels), bits)
+        bits = wider
+
+
+def _labeler_label_counts(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Annotations per (``by``, label, labeler): the label and labeler dictionaries in one query."""
+    return ann.group_by([*by, "label", "labeler_id"]).agg(n=ann.count()).execute()
+
+
+def _distinct_pairs(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Distinct (item, labeler) pairs (within ``by``), for many labelers."""
+    pairs = ann.select(*by, "item_id", "labeler_id").distinct()
+    return (
+        pairs.group_by(list(by)).agg(distinct=pairs.count()).execute()
+        if by
+        else (pd.DataFrame({"distinct": [int(pairs.count().execute())]}))
+    )
+
+
 def profile(ann: ir.Table) -> Profile:
     """Build the :class:`Profile` of an annotation table in the engine.
 
-    Queries: the label dictionary (group by label), the per-item value counts
-    (group by item and label), one pattern key per item (the sorted
-    ``code=count`` entries, joined), and the number of items per pattern.
-    Linear in the number of annotations; returns P x K numbers.
+    Queries: the annotations per (label, labeler), which give the label
+    dictionary, the label totals and the labelers; then one pass over the
+    annotations that packs each item's value counts n_uc into integer keys
+    (see :func:`item_keys`) and groups the items by key. Linear in the number
+    of annotations; returns P x K numbers. Repeated labels (a labeler labeling
+    an item twice) come from per-item bit sets of labelers, or from the
+    distinct (item, labeler) pairs when there are very many labelers.
     """
-    labels = label_dictionary(ann)
-    k = len(labels)
-    if k == 0:
+    ll = _labeler_label_counts(ann)
+    if ll.empty:
         return Profile(
             (), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
         )
-    codes = ibis.memtable(labels[["label", "code"]].rename(columns={"label": "lab"}))
-    vc = ann.group_by(["item_id", "label"]).agg(n=ann.count())
-    vc = vc.join(codes, vc.label == codes.lab)
-    vc = vc.mutate(entry=vc.code.cast("string") + "=" + vc.n.cast("string"))
-    per_item = vc.group_by("item_id").agg(pattern=vc.entry.collect().sort().join(_SEP))
-    patterns = per_item.group_by("pattern").agg(items=per_item.count()).execute()
-
-    counts = np.zeros((len(patterns), k), dtype=np.int64)
-    for p, key in enumerate(patterns["pattern"].tolist()):
-        for entry in key.split(_SEP):
-            code, n = entry.split("=")
-            counts[p, int(code)] = int(n)
-    weight = patterns["items"].to_numpy(dtype=np.int64)
-
-    totals = ann.aggregate(
-        annotations=ann.count(),
-        labelers=ann.labeler_id.nunique(),
-    ).execute()
-    distinct_pairs = ann.select("item_id", "labeler_id").distinct().count().execute()
-    n_ann = int(totals["annotations"].iat[0])
+    labels = label_table(ll["label"], ll["n"])
+    labelers = sorted(ll["labeler_id"].astype(str).unique().tolist())
+    df, counts = pattern_counts(ann, labels["label"].tolist(), labelers=labelers)
+    n_ann = int(ll["n"].sum())
+    if "repeats" in df.columns:
+        repeats = int(df["repeats"].sum())
+    else:
+        repeats = n_ann - int(_distinct_pairs(ann)["distinct"].iat[0])
     return _compact(
         counts,
-        weight,
+        df["items"].to_numpy(dtype=np.int64),
         tuple(labels["label"].tolist()),
         labels["value"].to_numpy(dtype=float),
         annotations=n_ann,
-        repeats=n_ann - int(distinct_pairs),
-        labelers=int(totals["labelers"].iat[0]),
+        repeats=repeats,
+        labelers=len(labelers),
         label_totals=labels["n"].to_numpy(dtype=np.int64),
     )
 

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from consistency import __version__
+from consistency import __version__, migrations
 from consistency.errors import (
     ConsistencyError,
     DatasetNotFound,
@@ -46,11 +47,17 @@ from consistency.errors import (
 )
 from consistency.schema import ImportResult
 
-SCHEMA_VERSION = 1
+#: The schema version new stores get; older stores are upgraded on open
+#: (see :mod:`consistency.migrations`).
+SCHEMA_VERSION = migrations.LATEST
 DEFAULT_DB = "consistency.duckdb"
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schema_history (
+    version INTEGER NOT NULL, description TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL, applied_by TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS datasets (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL
 );
@@ -208,6 +215,42 @@ class ViewFilter:
         return ", ".join(parts)
 
 
+def filter_view(
+    t: ir.Table,
+    view: ViewFilter,
+    rounds: Callable[[], list[str]],
+    metadata: ir.Table,
+) -> ir.Table:
+    """One dataset's annotations ``t`` filtered by ``view``, in the engine.
+
+    ``rounds`` gives the dataset's rounds in order (called only for the
+    default view, each item's latest round); ``metadata`` is the dataset's
+    ``item_metadata`` (item_id, field, value). Shared by :class:`Store` and by
+    stores over other tables (see :mod:`consistency.spark`).
+    """
+    if view.rounds is None:
+        names = rounds()
+        if len(names) > 1:
+            # a CASE rather than a join with an in-memory table: Spark can cache the result
+            t = t.mutate(r_rank=t["round"].cases(*[(name, i) for i, name in enumerate(names)]))
+            latest = t.group_by("item_id").agg(latest_rank=t.r_rank.max())
+            t = t.join(latest, ["item_id"])
+            t = t.filter(t.r_rank == t.latest_rank).drop("r_rank", "latest_rank")
+    elif view.rounds != ("*",):
+        t = t.filter(t["round"].isin(list(view.rounds)))
+    if view.labelers:
+        t = t.filter(t.labeler_id.isin(list(view.labelers)))
+    if view.time_from is not None:
+        t = t.filter(t.submitted_at >= view.time_from)
+    if view.time_to is not None:
+        t = t.filter(t.submitted_at < view.time_to)
+    for field_name, values in view.metadata:
+        m = metadata.filter((metadata.field == field_name) & metadata.value.isin(list(values)))
+        ids = m.select(mid=m.item_id)
+        t = t.semi_join(ids, t.item_id == ids.mid)
+    return t
+
+
 class Store:
     """A DuckDB file with the canonical tables.
 
@@ -224,17 +267,23 @@ class Store:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise StoreBusy(
-                    f"store '{self.path}' is busy: another process has it open for writing. "
-                    "Close the other process (or the dashboard) and try again"
-                ) from None
+                raise StoreBusy(_busy_message(self.path, str(exc))) from None
             raise ConsistencyError(f"cannot open store '{self.path}': {exc}") from None
+        except duckdb.ConnectionException:
+            mode = "read-only" if read_only else "for writing"
+            raise StoreBusy(
+                f"store '{self.path}' is already open in this process in another mode; "
+                f"it cannot also be opened {mode}. Use the store already open"
+            ) from None
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        if not read_only:
-            self.con.execute(_DDL)
-            if not self._fetch("SELECT version FROM schema_version"):
-                self.con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+        try:
+            self.schema_version = migrations.prepare(
+                self.con, _DDL, path=self.path, read_only=read_only
+            )
+        except BaseException:
+            self.con.close()
+            raise
 
     # ---- low-level helpers -------------------------------------------------
     def _fetch(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -369,10 +418,7 @@ class Store:
         self._check_writable()
         ds = slugify(dataset or Path(file_name).stem)
         sha = hashlib.sha256(data).hexdigest()
-        if self._fetch(
-            "SELECT 1 FROM imports WHERE dataset = ? AND sha256 = ? AND kind = 'annotations'",
-            [ds, sha],
-        ):
+        if self._already_imported(ds, sha, "annotations"):
             return ImportReport(ds, file_name, result.format, noop=True)
         ann = result.annotations.copy()
         if round is not None:
@@ -388,6 +434,8 @@ class Store:
                 ignore_index=True,
             )
         with self._write_lock:
+            if self._already_imported(ds, sha, "annotations"):  # another session was first
+                return ImportReport(ds, file_name, result.format, noop=True)
             self._check_gold_conflicts(ds, items, file_name)
             import_id = self._next_import_id()
             cur = self.con.cursor()
@@ -456,6 +504,15 @@ class Store:
             stats=stats,
             warnings=list(result.warnings),
             notes=list(result.notes),
+        )
+
+    def _already_imported(self, dataset: str, sha: str, kind: str) -> bool:
+        """Whether a file with this sha256 was already imported into the dataset as ``kind``."""
+        return bool(
+            self._fetch(
+                "SELECT 1 FROM imports WHERE dataset = ? AND sha256 = ? AND kind = ?",
+                [dataset, sha, kind],
+            )
         )
 
     def _check_writable(self) -> None:
@@ -556,10 +613,7 @@ class Store:
         if kind not in ("gold", "predictions"):
             raise InvalidArgument(f"unknown attachment '{kind}'; expected gold or predictions")
         sha = hashlib.sha256(data).hexdigest()
-        if self._fetch(
-            "SELECT 1 FROM imports WHERE dataset = ? AND sha256 = ? AND kind = ?",
-            [dataset, sha, kind],
-        ):
+        if self._already_imported(dataset, sha, kind):
             return ImportReport(dataset, file_name, format, noop=True)
         known = {
             r[0] for r in self._fetch("SELECT item_id FROM items WHERE dataset = ?", [dataset])
@@ -584,6 +638,8 @@ class Store:
             items = frame.rename(columns={}).assign(is_control=True)
             self._check_gold_conflicts(dataset, items, file_name)
         with self._write_lock:
+            if self._already_imported(dataset, sha, kind):  # another session was first
+                return ImportReport(dataset, file_name, format, noop=True)
             import_id = self._next_import_id()
             cur = self.con.cursor()
             try:
@@ -661,35 +717,14 @@ class Store:
         in round 2 is measured on its round-2 labels).
         """
         self.require(dataset)
-        view = view or ViewFilter()
         t = self.table("annotations")
-        t = t.filter(t.dataset == dataset)
-        if view.rounds is None:
-            rounds = self.rounds(dataset)
-            if len(rounds) > 1:
-                order = ibis.memtable(
-                    pd.DataFrame({"r_name": rounds, "r_rank": np.arange(len(rounds))})
-                )
-                t = t.join(order, t["round"] == order.r_name).drop("r_name")
-                latest = t.group_by("item_id").agg(latest_rank=t.r_rank.max())
-                t = t.join(latest, ["item_id"])
-                t = t.filter(t.r_rank == t.latest_rank).drop("r_rank", "latest_rank")
-        elif view.rounds != ("*",):
-            t = t.filter(t["round"].isin(list(view.rounds)))
-        if view.labelers:
-            t = t.filter(t.labeler_id.isin(list(view.labelers)))
-        if view.time_from is not None:
-            t = t.filter(t.submitted_at >= view.time_from)
-        if view.time_to is not None:
-            t = t.filter(t.submitted_at < view.time_to)
-        for field_name, values in view.metadata:
-            m = self.table("item_metadata")
-            m = m.filter(
-                (m.dataset == dataset) & (m.field == field_name) & m.value.isin(list(values))
-            )
-            ids = m.select(mid=m.item_id)
-            t = t.semi_join(ids, t.item_id == ids.mid)
-        return t
+        m = self.table("item_metadata")
+        return filter_view(
+            t.filter(t.dataset == dataset),
+            view or ViewFilter(),
+            lambda: self.rounds(dataset),
+            m.filter(m.dataset == dataset),
+        )
 
     def items(self, dataset: str) -> ir.Table:
         """The dataset's items (item_id, gold_label, is_control, data_ref)."""
@@ -751,6 +786,17 @@ class Store:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _busy_message(path: str, error: str) -> str:
+    """The "store is busy" message, naming the process that holds the store when DuckDB says."""
+    pid = re.search(r"PID (\d+)", error)
+    holder = f"another process (PID {pid.group(1)})" if pid else "another process"
+    return (
+        f"store '{path}' is busy: {holder} has it open, and a store can be changed by one "
+        "process at a time (a running dashboard holds its store). Close the other process "
+        "(or the dashboard) and try again"
+    )
 
 
 def _text(v: Any) -> str:

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import csv
 import gc
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from consistency.errors import ImportFailed, InvalidArgument, Problem, UnknownFormat
 from consistency.io import labelstudio, prodigy, sidecar, tables, toloka
-from consistency.io._parse import Parsed, Source, parse
+from consistency.io._parse import Loc, Parsed, Source, parse
 from consistency.schema import ImportResult
 from consistency.settings import Limits, load_settings
 
@@ -206,9 +207,16 @@ def _parse_within(source: Source, limits: Limits) -> Parsed:
 
 
 def _parse_json_safe(source: Source) -> Parsed:
-    """:func:`parse`, with JSON too deeply nested or with too long a number as a problem."""
+    """:func:`parse`; JSON nested too deep, too long a number or a lone surrogate is a problem.
+
+    A lone surrogate is an escape such as ``"\\ud800"``: half of a character
+    pair, which is not text and cannot be stored.
+    """
     try:
-        return parse(source)
+        parsed = parse(source)
+        if parsed.records is not None and re.search(rb"\\u[dD][89a-fA-F]", source.data):
+            _refuse_surrogates(source.name, parsed.records)
+        return parsed
     except RecursionError:
         found = "nesting too deep to read"
     except ValueError as e:  # json.loads of an integer longer than Python converts
@@ -216,6 +224,34 @@ def _parse_json_safe(source: Source) -> Parsed:
             raise
         found = "a number with more digits than can be read"
     raise ImportFailed([Problem(source.name, "invalid_json", "valid JSON", found)])
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(name: str, records: list[tuple[Loc, Any]]) -> None:
+    """Problems for JSON strings holding a lone surrogate: they are not text and cannot be stored."""
+    problems = []
+    for loc, record in records:
+        stack = [record]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                stack.extend(value.keys())
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                stack.extend(value)
+            elif isinstance(value, str) and (bad := _SURROGATE.search(value)):
+                found = (
+                    f"the escape \\u{ord(bad.group()):04x}, half of a character pair "
+                    "(a lone surrogate), which is not text"
+                )
+                problems.append(
+                    Problem(name, "invalid_json", "valid JSON text", found, loc.line, loc.path)
+                )
+                break
+    if problems:
+        raise ImportFailed(problems)
 
 
 def _header_width(data: bytes) -> int:

@@ -12,23 +12,36 @@ Both consensus methods read the long annotation table (``item_id``,
 ``labeler_id``, ``label``). Majority vote runs entirely in the query engine
 (group by item and label, a window per item). Dawid–Skene fetches the
 annotations as three integer-coded arrays (linear in the number of
-annotations) and runs EM with ``bincount`` sums over them; it never builds a
-labelers x items matrix.
+annotations) and runs EM with products by the sparse items x (labeler, label)
+incidence matrix (one nonzero per distinct annotation); it never builds a
+dense labelers x items matrix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import sparse
 from statsmodels.stats.proportion import proportion_confint
 
-from consistency.engine import label_dictionary
+from consistency.engine import (
+    PATTERN_BITS,
+    decode_keys,
+    fitting_bits,
+    item_keys,
+    key_columns,
+    label_dictionary,
+    label_table,
+)
 from consistency.errors import InvalidArgument
 
 Init = Literal["majority", "majority_hard"]
@@ -119,7 +132,7 @@ def _empty_majority() -> pd.DataFrame:
 
 
 def majority_vote(ann: ir.Table) -> pd.DataFrame:
-    """Majority-vote consensus per item, computed in the query engine.
+    """Majority-vote consensus per item: counts in the query engine, winners per count pattern.
 
     Every annotation is one vote (a labeler who labels an item twice votes
     twice, as in crowd-kit's ``MajorityVote``). With m_u votes on item u and
@@ -144,31 +157,55 @@ def majority_vote(ann: ir.Table) -> pd.DataFrame:
     [['a', 'x', 3, False, ()], ['b', 'x', 2, True, ('x', 'y')]]
     """
     require_columns(ann, ("item_id", "label"), "annotations")
-    vc = ann.group_by(["item_id", "label"]).agg(n=ann.count())
-    per_item = ibis.window(group_by=vc.item_id)
-    vc = vc.mutate(top=vc.n.max().over(per_item), votes=vc.n.sum().over(per_item))
-    top = vc.filter(vc.n == vc.top)
-    top = top.mutate(tied=top.n.count().over(ibis.window(group_by=top.item_id)))
-    winners = top.group_by("item_id").agg(
-        label=top.label.min(),
-        winner=top.n.max(),
-        votes=top.votes.max(),
-        tied_labels=top.label.collect(where=top.tied > 1),
-    )
-    df = winners.execute()
-    if df.empty:
+    labels = ann.group_by("label").agg(n=ann.count()).execute()
+    if labels.empty:
         return _empty_majority()
-    df = df.sort_values("item_id", kind="stable").reset_index(drop=True)
-    df["item_id"] = df["item_id"].astype(str).astype(object)
-    df["votes"] = df["votes"].astype(np.int64)
-    df["confidence"] = df["winner"].to_numpy(dtype=float) / df["votes"].to_numpy(dtype=float)
-    tied = [tuple(sorted(tied_set(x))) for x in df["tied_labels"]]
-    df["tied_labels"] = pd.Series(tied, dtype=object)
-    df["tie"] = np.array([len(t) > 1 for t in tied], dtype=bool)
-    df["label"] = pd.Series(
-        [t[0] if t else str(lab) for t, lab in zip(tied, df["label"], strict=True)], dtype=object
+    names = label_table(labels["label"], labels["n"])["label"].tolist()
+    bits = PATTERN_BITS
+    while True:
+        per = item_keys(ann, names, bits=bits)
+        per = per.mutate(item_id=per.item_id.cast("string")).order_by("item_id").to_pyarrow()
+        wider = fitting_bits(int(pc.max(per.column("m")).as_py()))
+        if wider is None or wider <= bits:
+            break
+        bits = wider
+    keys = np.column_stack([per.column(c).to_numpy() for c in key_columns(per)])
+    # items with the same counts have the same winner: decide once per pattern
+    if keys.shape[1] == 1:
+        inverse, uniques = pd.factorize(keys[:, 0])
+        patterns = uniques.reshape(-1, 1)
+    else:
+        patterns, inverse = np.unique(keys, axis=0, return_inverse=True)
+    counts = decode_keys(patterns, len(names), bits)
+    top = counts.max(axis=1)
+    label, tied = [], []
+    for row, t in zip(counts, top, strict=True):
+        winners = sorted(names[c] for c in np.flatnonzero(row == t))
+        label.append(winners[0])
+        tied.append(tuple(winners) if len(winners) > 1 else ())
+    inverse = inverse.ravel()
+    votes = per.column("m").to_numpy().astype(np.int64)
+    df = pd.DataFrame(
+        {
+            "item_id": per.column("item_id")
+            .to_numpy(zero_copy_only=False)
+            .astype(str)
+            .astype(object),
+            "label": np.array(label, dtype=object)[inverse],
+            "confidence": top[inverse].astype(float) / votes.astype(float),
+            "votes": votes,
+            "tie": np.array([len(t) > 1 for t in tied], dtype=bool)[inverse],
+            "tied_labels": _objects(tied)[inverse],
+        }
     )
     return df[list(MV_COLUMNS)]
+
+
+def _objects(values: list[tuple[str, ...]]) -> np.ndarray:
+    """A 1-d object array of tuples (numpy would make a 2-d array of equal-length tuples)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 @dataclass(frozen=True)
@@ -201,7 +238,12 @@ class DawidSkeneResult:
 
 @dataclass(frozen=True)
 class _Coded:
-    """Annotations as integer codes: item i, labeler l, label y (one entry per annotation)."""
+    """Annotations as integer codes: item i, labeler l, label y (one entry per annotation).
+
+    ``incidence`` is the items x (labeler, label) count matrix A, sparse:
+    A[u, l * K + c] = how many times labeler l gave label c to item u. Both EM
+    steps are products with it (see :func:`_e_step` and :func:`_m_step`).
+    """
 
     item: np.ndarray
     labeler: np.ndarray
@@ -210,17 +252,47 @@ class _Coded:
     labelers: np.ndarray
     classes: tuple[str, ...]
 
+    @cached_property
+    def incidence(self) -> sparse.csr_matrix:
+        k = len(self.classes)
+        return sparse.csr_matrix(
+            (np.ones(len(self.item)), (self.item, self.labeler * k + self.label)),
+            shape=(len(self.items), len(self.labelers) * k),
+        )
+
+    @cached_property
+    def used(self) -> np.ndarray:
+        """Labeler x observed label: whether the labeler ever gave that label."""
+        k = len(self.classes)
+        key = self.labeler * k + self.label
+        return (np.bincount(key, minlength=len(self.labelers) * k) > 0).reshape(-1, 1, k)
+
+
+def _sorted_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a text column into its sorted distinct values (as ``pd.factorize(sort=True)``)."""
+    column = column.cast(pa.string())
+    values = pc.unique(column)
+    values = values.take(pc.sort_indices(values))  # code point order, as Python sorts str
+    codes = pc.index_in(column, value_set=values)
+    return np.asarray(codes, dtype=np.int64), values.to_numpy(zero_copy_only=False)
+
 
 def _code_annotations(ann: ir.Table) -> _Coded:
-    """Fetch ``item_id, labeler_id, label`` and turn them into three integer arrays."""
+    """Fetch ``item_id, labeler_id, label`` (as Arrow) and turn them into three integer arrays."""
     classes = class_order(ann)
-    df = ann.select("item_id", "labeler_id", "label").execute()
-    item, items = pd.factorize(df["item_id"].astype(str), sort=True)
-    labeler, labelers = pd.factorize(df["labeler_id"].astype(str), sort=True)
-    label = pd.Categorical(df["label"].astype(str), categories=list(classes)).codes
+    t = ann.select(
+        item_id=ann.item_id.cast("string"),
+        labeler_id=ann.labeler_id.cast("string"),
+        label=ann.label.cast("string"),
+    ).to_pyarrow()
+    item, items = _sorted_codes(t.column("item_id"))
+    labeler, labelers = _sorted_codes(t.column("labeler_id"))
+    label = pc.index_in(
+        t.column("label").cast(pa.string()), value_set=pa.array(list(classes), type=pa.string())
+    )
     return _Coded(
-        item.astype(np.int64),
-        labeler.astype(np.int64),
+        item,
+        labeler,
         np.asarray(label, dtype=np.int64),
         np.asarray(items, dtype=object),
         np.asarray(labelers, dtype=object),
@@ -246,32 +318,30 @@ def _initial_posteriors(d: _Coded, init: Init) -> np.ndarray:
 
 
 def _m_step(d: _Coded, post: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Priors p_k = mean_u T_uk; confusions pi_l[k, c] proportional to s + sum T_uk over l's labels c."""
+    """Priors p_k = mean_u T_uk; confusions pi_l[k, c] proportional to s + sum T_uk over l's labels c.
+
+    The sums over annotations are one sparse product: (A^T T)[l * K + c, k] =
+    sum over l's annotations with label c of T_uk.
+    """
     k = len(d.classes)
     n_lab = len(d.labelers)
-    key = d.labeler * k + d.label
-    counts = np.empty((n_lab, k, k))
-    for true in range(k):
-        counts[:, true, :] = np.bincount(
-            key, weights=post[d.item, true], minlength=n_lab * k
-        ).reshape(n_lab, k)
-    counts += smoothing
-    used = (np.bincount(key, minlength=n_lab * k) > 0).reshape(n_lab, 1, k)
-    counts = np.where(used, np.maximum(counts, EPS), counts)
+    counts = np.asarray(d.incidence.T @ post).reshape(n_lab, k, k).transpose(0, 2, 1)
+    counts = counts + smoothing
+    counts = np.where(d.used, np.maximum(counts, EPS), counts)
     return post.mean(axis=0), counts / counts.sum(axis=2, keepdims=True)
 
 
 def _e_step(d: _Coded, priors: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, float]:
-    """Posteriors T_uk proportional to p_k prod_{(u,l,c)} pi_l[k, c], and the log-likelihood."""
+    """Posteriors T_uk proportional to p_k prod_{(u,l,c)} pi_l[k, c], and the log-likelihood.
+
+    The sum of log pi_l[k, c] over an item's annotations is one sparse product,
+    A @ log pi (rows l * K + c, columns k); only used cells are read.
+    """
     k = len(d.classes)
     with np.errstate(divide="ignore"):
         log_conf = np.log(conf)
-    per_annotation = log_conf[d.labeler, :, d.label]  # N x K; only used cells, all > 0
-    score = np.empty((len(d.items), k))
-    for true in range(k):
-        score[:, true] = np.bincount(
-            d.item, weights=per_annotation[:, true], minlength=len(d.items)
-        )
+    per_pair = np.where(d.used, log_conf, 0.0).transpose(0, 2, 1).reshape(-1, k)
+    score = np.asarray(d.incidence @ per_pair)
     score += np.log(np.maximum(priors, EPS))
     top = score.max(axis=1, keepdims=True)
     scaled = np.exp(score - top)

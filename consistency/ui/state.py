@@ -16,6 +16,7 @@ Query parameters (repeated parameters carry lists)::
     labeler=insp_07             the labeler in focus
     item=img_00042              the item in focus
     by=camera                   the metadata field to slice by
+    compare=1&compare=2         two labeling rounds compared (from, to)
     level=ordinal               level of measurement (default nominal)
     normalize=row               confusion normalization: count (default), row, column
     round=2                     latest (default: each item's latest round), all, or a round
@@ -49,6 +50,7 @@ from consistency.store import ViewFilter
 DATASET = "dataset"
 CLASS = "class"
 PAIR = "pair"
+COMPARE = "compare"
 LABELER = "labeler"
 ITEM = "item"
 BY = "by"
@@ -190,6 +192,7 @@ class View:
     metadata: tuple[tuple[str, tuple[str, ...]], ...] = ()
     time_from: date | None = None
     time_to: date | None = None
+    compare: tuple[str, str] | None = None
     extra: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
@@ -230,6 +233,8 @@ class View:
         for name, value in ((LABELER, self.labeler), (ITEM, self.item), (BY, self.by)):
             if value is not None:
                 out.append((name, value))
+        if self.compare is not None:
+            out += [(COMPARE, self.compare[0]), (COMPARE, self.compare[1])]
         if self.level != DEFAULT_LEVEL:
             out.append((LEVEL, self.level))
         if self.normalize != DEFAULT_NORMALIZE:
@@ -372,6 +377,8 @@ class View:
             parts.append(f"item '{self.item}'")
         if self.by is not None:
             parts.append(f"sliced by {self.by}")
+        if self.compare is not None:
+            parts.append(f"round {self.compare[1]} against round {self.compare[0]}")
         if self.level != DEFAULT_LEVEL:
             parts.append(f"{self.level} level")
         if self.normalize != DEFAULT_NORMALIZE:
@@ -485,7 +492,7 @@ def parse_query(
                 )
             elif value != "":
                 meta.setdefault(field_name, []).append(value)
-        elif name in (PAIR, LABELERS):
+        elif name in (PAIR, LABELERS, COMPARE):
             if value != "":
                 multi.setdefault(name, []).append(value)
         elif name in (DATASET, CLASS, LABELER, ITEM, BY, LEVEL, NORMALIZE, ROUND, FROM, TO):
@@ -508,6 +515,20 @@ def parse_query(
                     PAIR,
                     ",".join(pair_values),
                     f"pair needs two different classes (pair=a&pair=b); found {found}",
+                )
+            )
+    compare: tuple[str, str] | None = None
+    compare_values = list(dict.fromkeys(multi.get(COMPARE, [])))
+    if compare_values:
+        if len(compare_values) == 2:
+            compare = (compare_values[0], compare_values[1])
+        else:
+            found = ", ".join(f"'{v}'" for v in compare_values)
+            problems.append(
+                ViewProblem(
+                    COMPARE,
+                    ",".join(compare_values),
+                    f"compare needs two different rounds (compare=a&compare=b); found {found}",
                 )
             )
     level = _choice(
@@ -547,6 +568,7 @@ def parse_query(
         metadata=tuple((f, _sorted_unique(v)) for f, v in sorted(meta.items())),
         time_from=time_from,
         time_to=time_to,
+        compare=compare,
         extra=tuple(extra),
     )
     return view, problems
@@ -628,6 +650,10 @@ def check_view(view: View, catalog: Catalog) -> tuple[View, list[ViewProblem]]:
         changes["labeler"] = None
     if not known_one(BY, view.by, "metadata field", catalog.metadata_fields, "Fields"):
         changes["by"] = None
+    if view.compare is not None:
+        ok = [known_one(COMPARE, r, "round", catalog.rounds, "Rounds") for r in view.compare]
+        if not all(ok):
+            changes["compare"] = None
     if view.round not in (ROUND_LATEST, ROUND_ALL) and not known_one(
         ROUND, view.round, "round", catalog.rounds, "Rounds"
     ):
