@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from consistency.errors import InvalidArgument
 
@@ -193,9 +195,9 @@ def bit_or(x: int) -> int:  # type: ignore[empty-body]
     """SQL ``BIT_OR`` aggregate (DuckDB, Spark)."""
 
 
-@ibis.udf.scalar.builtin
+@ibis.udf.scalar.builtin(signature=((dt.int64,), dt.int8))
 def bit_count(x: int) -> int:  # type: ignore[empty-body]
-    """SQL ``BIT_COUNT``: the number of one bits (DuckDB, Spark)."""
+    """SQL ``BIT_COUNT``: the number of one bits (DuckDB, Spark), as a small integer."""
 
 
 def _layout(k: int, bits: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -263,9 +265,10 @@ def item_keys(
     return per
 
 
-def key_columns(table: ir.Table | pd.DataFrame) -> list[str]:
+def key_columns(table: ir.Table | pd.DataFrame | pa.Table) -> list[str]:
     """The key words ``k0, k1, ...`` of a table from :func:`item_keys`."""
-    return [c for c in table.columns if c[:1] == "k" and c[1:].isdigit()]
+    names = table.column_names if isinstance(table, pa.Table) else table.columns
+    return [c for c in names if c[:1] == "k" and c[1:].isdigit()]
 
 
 def decode_keys(keys: np.ndarray, k: int, bits: int) -> np.ndarray:
@@ -307,12 +310,12 @@ def pattern_counts(
         bits = wider
 
 
-def _labeler_label_counts(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
+def label_labeler_counts(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
     """Annotations per (``by``, label, labeler): the label and labeler dictionaries in one query."""
     return ann.group_by([*by, "label", "labeler_id"]).agg(n=ann.count()).execute()
 
 
-def _distinct_pairs(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
+def distinct_pairs(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
     """Distinct (item, labeler) pairs (within ``by``), for many labelers."""
     pairs = ann.select(*by, "item_id", "labeler_id").distinct()
     return (
@@ -333,7 +336,7 @@ def profile(ann: ir.Table) -> Profile:
     an item twice) come from per-item bit sets of labelers, or from the
     distinct (item, labeler) pairs when there are very many labelers.
     """
-    ll = _labeler_label_counts(ann)
+    ll = label_labeler_counts(ann)
     if ll.empty:
         return Profile(
             (), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -345,7 +348,7 @@ def profile(ann: ir.Table) -> Profile:
     if "repeats" in df.columns:
         repeats = int(df["repeats"].sum())
     else:
-        repeats = n_ann - int(_distinct_pairs(ann)["distinct"].iat[0])
+        repeats = n_ann - int(distinct_pairs(ann)["distinct"].iat[0])
     return _compact(
         counts,
         df["items"].to_numpy(dtype=np.int64),

@@ -128,17 +128,6 @@ def store_version(cur: Any) -> int | None:
     return BASELINE if "datasets" in tables else None
 
 
-def history(cur: Any) -> list[tuple[int, str, datetime, str]]:
-    """The recorded schema steps: (version, description, applied_at, applied_by), oldest first."""
-    return [
-        tuple(r)  # type: ignore[misc]
-        for r in cur.execute(
-            "SELECT version, description, applied_at, applied_by FROM schema_history "
-            "ORDER BY applied_at, version"
-        ).fetchall()
-    ]
-
-
 def _upgrade(cur: Any, ddl: str, path: str) -> int:
     version = store_version(cur)
     if version is None:

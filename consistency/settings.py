@@ -9,6 +9,7 @@ Variable                       Meaning                                     Defau
 =============================  ==========================================  ===========
 ``CONSISTENCY_READ_ONLY``      ``1``/``true``/``yes``: refuse uploads and  off
                                changes; the store is opened read-only
+                               (also ``--read-only`` after ``--``)
 ``CONSISTENCY_MAX_UPLOAD_MB``  largest file accepted, in megabytes         200
 ``CONSISTENCY_MAX_ROWS``       most records (rows) in one file             5,000,000
 ``CONSISTENCY_MAX_COLUMNS``    most columns (fields) in one file           1,000
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,8 +45,10 @@ _FALSE = ("0", "false", "no", "off", "")
 
 #: The message shown wherever a change is refused in read-only mode.
 READ_ONLY_MESSAGE = (
-    "this dashboard is read-only: viewing and sharing links work, uploads and changes are refused"
+    "This dashboard is read-only: viewing and sharing links work; uploads and changes are refused."
 )
+#: The command-line flag of read-only mode (``streamlit run app.py -- --read-only``).
+READ_ONLY_FLAG = "--read-only"
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class Settings:
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
+    argv: Sequence[str] = (),
     read_only: bool | None = None,
     max_upload_mb: float | None = None,
     max_rows: int | None = None,
@@ -139,7 +143,10 @@ def load_settings(
 
     Args:
         env: the environment to read (default ``os.environ``).
-        read_only: overrides ``CONSISTENCY_READ_ONLY`` when not None.
+        argv: command-line arguments; ``--read-only`` among them turns
+            read-only mode on (the dashboard passes the arguments given after
+            ``--`` to ``streamlit run app.py``).
+        read_only: overrides ``CONSISTENCY_READ_ONLY`` and ``argv`` when not None.
         max_upload_mb: overrides ``CONSISTENCY_MAX_UPLOAD_MB``.
         max_rows: overrides ``CONSISTENCY_MAX_ROWS``.
         max_columns: overrides ``CONSISTENCY_MAX_COLUMNS``.
@@ -178,7 +185,9 @@ def load_settings(
             raise InvalidArgument(f"{name} must be positive; found {value!r}")
     folder = data_dir if data_dir is not None else (env.get(ENV_DATA_DIR) or None)
     return Settings(
-        read_only=read_only if read_only is not None else _flag(env, ENV_READ_ONLY),
+        read_only=read_only
+        if read_only is not None
+        else READ_ONLY_FLAG in argv or _flag(env, ENV_READ_ONLY),
         limits=replace(base, max_bytes=int(mb * _MB), max_rows=int(rows), max_columns=int(cols)),
         data_dir=Path(folder) if folder is not None else None,
     )

@@ -46,6 +46,9 @@ from consistency.store import ViewFilter, filter_view, round_sort_key, slugify
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 ENGINE_ENV = "CONSISTENCY_ENGINE"
 MASTER_ENV = "CONSISTENCY_SPARK_MASTER"
+#: The table to analyze with ``CONSISTENCY_ENGINE=spark`` (a path, ``delta:PATH`` or a name).
+TABLE_ENV = "CONSISTENCY_TABLE"
+PREDICTIONS_ENV = "CONSISTENCY_PREDICTIONS"
 DEFAULT_MASTER = "local[*]"
 
 #: Session settings for a local master (no web UI, few shuffle partitions, UTC).
@@ -57,6 +60,9 @@ LOCAL_CONF: dict[str, str] = {
 }
 #: Settings for every session: UTC timestamps, like the store.
 COMMON_CONF: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
+
+#: Suffixes that make a target a file rather than a table name.
+_FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
 
 #: Columns a long table may hold beside item, labeler and label (see docs/formats.md).
 _ROLES = ("gold_label", "round", "duration_s", "started_at", "submitted_at", "data_ref")
@@ -141,33 +147,37 @@ def connect(engine: str = "duckdb", session: Any = None) -> Any:
     return ibis.duckdb.connect()
 
 
+def _is_path(target: str) -> bool:
+    """Paths have a folder separator, a URL scheme or a file suffix; table names have none."""
+    return "/" in target or "://" in target or Path(target).suffix.lower() in _FILE_SUFFIXES
+
+
 def read_table(con: Any, target: str) -> ir.Table:
     """The table ``target`` names, on the backend ``con``.
 
-    ``target`` is a Parquet file or folder of Parquet files, a CSV file,
-    ``delta:PATH`` for a Delta table (Spark with delta-spark), or the name of
-    a table the backend knows (on Spark: ``db.table`` or
-    ``catalog.db.table``, Hive, Delta or Iceberg alike).
+    ``target`` is a Parquet file or folder of Parquet files (a local path or
+    a URL the engine reads, such as ``s3a://bucket/annotations/``), a CSV or
+    TSV file, ``delta:PATH`` for a Delta table (Spark with delta-spark), or
+    the name of a table the backend knows (on Spark: ``table``, ``db.table``
+    or ``catalog.db.table``, Hive, Delta or Iceberg alike).
 
     Raises:
         InvalidArgument: the target is neither a readable file nor a known table.
     """
-    if target.startswith("delta:"):
-        return con.read_delta(target.removeprefix("delta:"))
-    path = Path(target)
     try:
-        if path.is_dir() or path.suffix.lower() == ".parquet":
-            if not path.exists():
-                raise InvalidArgument(f"'{target}' not found: no such Parquet file or folder")
-            return con.read_parquet(str(path))
-        if path.suffix.lower() in (".csv", ".tsv"):
-            if not path.exists():
-                raise InvalidArgument(f"'{target}' not found: no such file")
-            return con.read_csv(str(path))
-        return con.table(target)
+        if target.startswith("delta:"):
+            return con.read_delta(target.removeprefix("delta:"))
+        if not _is_path(target):
+            return con.table(target)
+        local = "://" not in target
+        if local and not Path(target).exists():
+            raise InvalidArgument(f"'{target}' not found: no such file or folder")
+        if Path(target).suffix.lower() in (".csv", ".tsv"):
+            return con.read_csv(target)
+        return con.read_parquet(target)
     except InvalidArgument:
         raise
-    except Exception as exc:  # each backend has its own "not found" exception
+    except Exception as exc:  # each engine has its own "not found" exception
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidArgument(
             f"cannot read '{target}': expected a Parquet file or folder, a CSV file, "
@@ -571,3 +581,25 @@ def open_annotations(
     preds = read_table(con, predictions) if predictions else None
     name = dataset or slugify(Path(target.removeprefix("delta:")).stem or target)
     return TableStore(table, name, preds, cache=engine == "spark" if cache is None else cache)
+
+
+def store_from_env() -> TableStore | None:
+    """The :class:`TableStore` the environment names, or None for the DuckDB store.
+
+    ``CONSISTENCY_ENGINE=spark`` with ``CONSISTENCY_TABLE`` (a Parquet path,
+    ``delta:PATH`` or a table name), optionally ``CONSISTENCY_PREDICTIONS``
+    and ``CONSISTENCY_SPARK_MASTER``; for an application (such as a
+    dashboard) that opens its data from settings rather than arguments.
+
+    Raises:
+        InvalidArgument: the engine is spark but no table is named.
+    """
+    if default_engine() != "spark":
+        return None
+    target = os.environ.get(TABLE_ENV)
+    if not target:
+        raise InvalidArgument(
+            f"{ENGINE_ENV}=spark needs {TABLE_ENV}: a Parquet file or folder, delta:PATH "
+            "or a table name"
+        )
+    return open_annotations(target, "spark", predictions=os.environ.get(PREDICTIONS_ENV))

@@ -308,7 +308,9 @@ def test_unknown_engine_target_and_table() -> None:
     with pytest.raises(InvalidArgument, match="unknown engine 'polars'. Engines: duckdb, spark"):
         check_engine("polars")
     con = connect("duckdb")
-    with pytest.raises(InvalidArgument, match="'nowhere.parquet' not found: no such Parquet file"):
+    with pytest.raises(
+        InvalidArgument, match="'nowhere.parquet' not found: no such file or folder"
+    ):
         read_table(con, "nowhere.parquet")
     with pytest.raises(InvalidArgument, match="cannot read 'no_such_table': expected a Parquet"):
         read_table(con, "no_such_table")
@@ -348,12 +350,15 @@ def test_cli_engine_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_
 
 
 def test_engine_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from consistency.spark import default_engine
+    from consistency.spark import default_engine, store_from_env
 
     monkeypatch.delenv("CONSISTENCY_ENGINE", raising=False)
-    assert default_engine() == "duckdb"
+    assert default_engine() == "duckdb" and store_from_env() is None
     monkeypatch.setenv("CONSISTENCY_ENGINE", "spark")
     assert default_engine() == "spark"
+    monkeypatch.delenv("CONSISTENCY_TABLE", raising=False)
+    with pytest.raises(InvalidArgument, match="CONSISTENCY_ENGINE=spark needs CONSISTENCY_TABLE"):
+        store_from_env()
     monkeypatch.setenv("CONSISTENCY_ENGINE", "sparkk")
     with pytest.raises(InvalidArgument, match="unknown engine 'sparkk'"):
         default_engine()

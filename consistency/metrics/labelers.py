@@ -21,6 +21,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from consistency.engine import (
+    PATTERN_BITS,
+    decode_keys,
+    fitting_bits,
+    item_keys,
+    key_columns,
+    label_table,
+)
 from consistency.errors import InvalidArgument
 from consistency.metrics.consensus import (
     gold_table,
@@ -140,40 +148,86 @@ def _labeler_counts(ann: ir.Table) -> tuple[ir.Table, ir.Table]:
     return own, per_item
 
 
-def _agreement(ann: ir.Table) -> ir.Table:
-    """Leave-one-out agreement sums per labeler (see :func:`labelers`): agree, agreement_n."""
-    own, per_item = _labeler_counts(ann)
-    uc = ann.group_by(["item_id", "label"]).agg(n_uc=ann.count())
-    um = uc.group_by("item_id").agg(m_u=uc.n_uc.sum())
-    j = own.join(per_item, ["labeler_id", "item_id"]).join(uc, ["item_id", "label"])
-    j = j.join(um, "item_id")
-    j = j.mutate(others=j.m_u - j.r)
-    j = j.filter(j.others > 0)
-    share = j.own.cast("float64") * (j.n_uc - j.own).cast("float64") / j.others.cast("float64")
-    return j.group_by("labeler_id").agg(agree=share.sum(), agreement_n=j.own.sum())
+def _pair_patterns(ann: ir.Table) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """Per labeler: how many of its items have each (own counts, item counts) pair. One pass.
 
-
-def _leave_one_out_reference(ann: ir.Table) -> ir.Table:
-    """Per (labeler, item): the majority label(s) of the OTHER labelers, weight 1/t for t ties."""
-    own, per_item = _labeler_counts(ann)
-    uc = ann.group_by(["item_id", "label"]).agg(n_uc=ann.count())
-    cand = per_item.join(uc, "item_id")
-    mine = own.rename(m_lab="labeler_id", m_item="item_id", m_label="label")
-    cand = cand.left_join(
-        mine,
-        [
-            cand.labeler_id == mine.m_lab,
-            cand.item_id == mine.m_item,
-            cand.label == mine.m_label,
-        ],
+    Every leave-one-out figure of a labeler L on an item u is a function of
+    L's own counts n^L_u (its labels on u) and the item's counts n_u, so the
+    engine packs both into integer keys (:func:`consistency.engine.item_keys`)
+    and groups the (labeler, item) pairs by (labeler, own key, item key).
+    Returns the grouped rows (labeler_id, r = sum n^L_u, m = m_u, pairs), the
+    own and the item counts (R x K each), and the labels.
+    """
+    freq = ann.group_by("label").agg(n=ann.count()).execute()
+    labels = label_table(freq["label"], freq["n"])["label"].tolist()
+    bits = PATTERN_BITS
+    while True:
+        item = item_keys(ann, labels, bits=bits)
+        item = item.rename({f"i{c}": c for c in key_columns(item)})
+        own = item_keys(ann, labels, by=["labeler_id"], bits=bits)
+        own = own.rename({"r": "m", **{f"o{c}": c for c in key_columns(own)}})
+        j = own.join(item, "item_id")
+        okeys = [c for c in j.columns if c[:2] == "ok"]
+        ikeys = [c for c in j.columns if c[:2] == "ik"]
+        g = j.group_by(["labeler_id", "r", "m", *okeys, *ikeys]).agg(pairs=j.count()).execute()
+        wider = fitting_bits(int(g["m"].max())) if len(g) else None
+        if wider is None or wider <= bits:
+            break
+        bits = wider
+    k = len(labels)
+    return (
+        g,
+        decode_keys(g[okeys].to_numpy(), k, bits),
+        decode_keys(g[ikeys].to_numpy(), k, bits),
+        labels,
     )
-    cand = cand.mutate(other=cand.n_uc - cand.own.fill_null(0))
-    cand = cand.filter(cand.other > 0)
-    w = ibis.window(group_by=[cand.labeler_id, cand.item_id])
-    cand = cand.mutate(top=cand.other.max().over(w))
-    cand = cand.filter(cand.other == cand.top)
-    cand = cand.mutate(t=cand.other.count().over(w))
-    return cand.select("labeler_id", "item_id", ref="label", w=1.0 / cand.t.cast("float64"))
+
+
+def _leave_one_out(ann: ir.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per labeler: items, repeats, agree, agreement_n; and the cells of kappa vs the others.
+
+    With o = n^L_u (L's counts on item u), n = n_u, r = sum o and m = m_u,
+    on items with others = m - r > 0:
+
+    * agree += sum_c o_c (n_c - o_c) / others, agreement_n += r;
+    * the reference is the majority label(s) of the others, argmax_c (n_c - o_c),
+      t tied labels weighing 1/t each; the cell (c, ref) of L's table gets
+      o_c / t for each reference label.
+    """
+    g, own, counts, labels = _pair_patterns(ann)
+    if g.empty:
+        empty = pd.DataFrame({"labeler_id": pd.Series([], dtype=object)})
+        return empty, pd.DataFrame({"labeler_id": [], "row": [], "col": [], "n": []})
+    pairs = g["pairs"].to_numpy(dtype=float)
+    r = g["r"].to_numpy(dtype=np.int64)
+    others = g["m"].to_numpy(dtype=np.int64) - r
+    ok = others > 0
+    per_pair = (own * (counts - own)).sum(axis=1) / np.where(ok, others, 1)
+    per = pd.DataFrame(
+        {
+            "labeler_id": g["labeler_id"].astype(str).to_numpy(),
+            "items": pairs,
+            "repeats": pairs * (r > 1),
+            "agree": np.where(ok, pairs * per_pair, 0.0),
+            "agreement_n": np.where(ok, pairs * r, 0.0),
+        }
+    )
+    per = per.groupby("labeler_id", as_index=False, sort=False).sum()
+    rest = counts - own
+    top = rest.max(axis=1)
+    won = (rest == top[:, None]) & ok[:, None]
+    weight = won / np.maximum(won.sum(axis=1), 1)[:, None]
+    names = np.asarray(labels, dtype=object)
+    cells = []
+    for labeler, idx in g.groupby(g["labeler_id"].astype(str), sort=False).indices.items():
+        table = np.einsum("r,rc,rk->ck", pairs[idx], own[idx], weight[idx])
+        row, col = np.nonzero(table)
+        cells.append(
+            pd.DataFrame(
+                {"labeler_id": labeler, "row": names[row], "col": names[col], "n": table[row, col]}
+            )
+        )
+    return per, pd.concat(cells, ignore_index=True)
 
 
 def _consensus_reference(ann: ir.Table, consensus: pd.DataFrame) -> ir.Table:
@@ -190,11 +244,20 @@ def _consensus_reference(ann: ir.Table, consensus: pd.DataFrame) -> ir.Table:
     return j.select("labeler_id", "item_id", "ref", "w")
 
 
-def _kappa_vs_consensus(ann: ir.Table, consensus: pd.DataFrame | None) -> pd.DataFrame:
-    """Per labeler: Cohen's kappa of its labels against the reference (K x K table per labeler)."""
-    ref = (
-        _leave_one_out_reference(ann) if consensus is None else _consensus_reference(ann, consensus)
-    )
+def _kappa_from_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """labeler_id, kappa_vs_consensus, consensus_n from per-labeler cells (row, col, n)."""
+    if cells.empty:
+        return pd.DataFrame({"labeler_id": [], "kappa_vs_consensus": [], "consensus_n": []})
+    cells = cells.astype({"row": str, "col": str})
+    k = cohen_kappa_from_cells(cells, "labeler_id")
+    return k.rename(columns={"kappa": "kappa_vs_consensus", "n": "consensus_n"})[
+        ["labeler_id", "kappa_vs_consensus", "consensus_n"]
+    ]
+
+
+def _kappa_vs_consensus(ann: ir.Table, consensus: pd.DataFrame) -> pd.DataFrame:
+    """Per labeler: Cohen's kappa of its labels against a given consensus (K x K per labeler)."""
+    ref = _consensus_reference(ann, consensus)
     own, _ = _labeler_counts(ann)
     ref = ref.rename(r_lab="labeler_id", r_item="item_id")
     j = own.join(ref, [own.labeler_id == ref.r_lab, own.item_id == ref.r_item])
@@ -203,13 +266,7 @@ def _kappa_vs_consensus(ann: ir.Table, consensus: pd.DataFrame | None) -> pd.Dat
         .agg(n=(j.own.cast("float64") * j.w).sum())
         .execute()
     )
-    if cells.empty:
-        return pd.DataFrame({"labeler_id": [], "kappa_vs_consensus": [], "consensus_n": []})
-    cells = cells.rename(columns={"label": "row", "ref": "col"}).astype({"row": str, "col": str})
-    k = cohen_kappa_from_cells(cells, "labeler_id")
-    return k.rename(columns={"kappa": "kappa_vs_consensus", "n": "consensus_n"})[
-        ["labeler_id", "kappa_vs_consensus", "consensus_n"]
-    ]
+    return _kappa_from_cells(cells.rename(columns={"label": "row", "ref": "col"}))
 
 
 def _gold(ann: ir.Table, items: ir.Table | pd.DataFrame) -> ir.Table:
@@ -234,26 +291,20 @@ def _volume_and_speed(ann: ir.Table, fast_threshold_s: float) -> ir.Table:
     return ann.group_by("labeler_id").agg(**metrics)
 
 
-def _repeats(ann: ir.Table) -> ir.Table:
-    """Per labeler: distinct items, and items labeled more than once."""
-    _, per_item = _labeler_counts(ann)
-    return per_item.group_by("labeler_id").agg(
-        items=per_item.count(), repeats=(per_item.r > 1).cast("int64").sum()
-    )
-
-
 def _per_labeler(
-    ann: ir.Table, items: ir.Table | pd.DataFrame | None, fast_threshold_s: float
+    ann: ir.Table,
+    items: ir.Table | pd.DataFrame | None,
+    fast_threshold_s: float,
+    leave_one_out: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Every per-labeler aggregate, left-joined on labeler_id in the engine: one query, L rows."""
-    parts = [_repeats(ann), _agreement(ann)]
-    if items is not None:
-        parts.append(_gold(ann, items))
+    """Every per-labeler aggregate: volume, speed and gold in one engine query, L rows."""
     out = _volume_and_speed(ann, fast_threshold_s)
-    for part in parts:
-        part = part.rename(_key="labeler_id")
+    if items is not None:
+        part = _gold(ann, items).rename(_key="labeler_id")
         out = out.left_join(part, out.labeler_id == part._key).drop("_key")
     df = out.execute()
+    df["labeler_id"] = df["labeler_id"].astype(str)
+    df = df.merge(leave_one_out, on="labeler_id", how="left")
     for col in (
         "median_duration_s",
         "fast",
@@ -330,14 +381,18 @@ def labelers(
         raise InvalidArgument(
             f"fast_threshold_s must be a positive number of seconds; found {fast_threshold_s!r}"
         )
-    df = _per_labeler(ann, items, fast_threshold_s)
+    loo, loo_cells = _leave_one_out(ann)
+    df = _per_labeler(ann, items, fast_threshold_s, loo)
     df["agreement"] = _ratio(df["agree"], df["agreement_n"])
     df["fast_share"] = _ratio(df["fast"], df["timed"])
     df["gold_accuracy"] = _ratio(df["gold_correct"], df["gold_n"])
     df["gold_ci_low"], df["gold_ci_high"] = wilson_interval(
         df["gold_correct"].fillna(0).to_numpy(), df["gold_n"].fillna(0).to_numpy(), confidence
     )
-    df = df.merge(_kappa_vs_consensus(ann, consensus), on="labeler_id", how="left")
+    kappa = (
+        _kappa_from_cells(loo_cells) if consensus is None else _kappa_vs_consensus(ann, consensus)
+    )
+    df = df.merge(kappa, on="labeler_id", how="left")
     df["kappa_vs_consensus"] = df["kappa_vs_consensus"].astype(float)
     counts = ("n", "items", "repeats", "agreement_n", "gold_n", "consensus_n")
     for col in counts:

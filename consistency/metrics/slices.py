@@ -14,18 +14,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from consistency.engine import Profile, label_dictionary
+from consistency.engine import (
+    Profile,
+    distinct_pairs,
+    label_labeler_counts,
+    label_table,
+    pattern_counts,
+)
 from consistency.errors import InvalidArgument
 from consistency.metrics.alpha import Level, alpha_with_ci, check_level
 from consistency.store import Store, ViewFilter, round_sort_key
-
-#: Separator of the ``code=count`` entries of a pattern key.
-_SEP = ";"
 
 #: The columns of the slice tables.
 COLUMNS: tuple[str, ...] = (
@@ -52,10 +54,11 @@ def _empty_profile() -> Profile:
 def profiles_by(ann: ir.Table, column: str) -> dict[SliceValue, Profile]:
     """One :class:`Profile` per value of ``column`` (None for a null value), in one pass.
 
-    Three grouped queries whatever the number of slices: the count patterns
-    per (slice, pattern), the annotations and labelers per slice, and the
-    distinct (item, labeler) pairs per slice (for repeated labels). Each
-    profile keeps only the labels present in its slice, in the engine's order.
+    Two grouped queries whatever the number of slices, as
+    :func:`consistency.engine.profile` does for one: the annotations per
+    (slice, label, labeler), and the count patterns per (slice, pattern) with
+    their repeated labels. Each profile keeps only the labels present in its
+    slice, in the engine's order.
 
     >>> import ibis
     >>> t = ibis.memtable(pd.DataFrame({"item_id": list("aabb"), "labeler_id": list("xyxy"),
@@ -63,50 +66,45 @@ def profiles_by(ann: ir.Table, column: str) -> dict[SliceValue, Profile]:
     >>> {k: p.labels for k, p in profiles_by(t, "cam").items()}
     {'c1': ('p',), 'c2': ('q', 'r')}
     """
-    labels = label_dictionary(ann)
-    if len(labels) == 0:
-        return {}
-    codes = ibis.memtable(labels[["label", "code"]].rename(columns={"label": "lab"}))
     t = ann.mutate(slice_=ann[column].cast("string"))
-    vc = t.group_by(["slice_", "item_id", "label"]).agg(n=t.count())
-    vc = vc.join(codes, vc.label == codes.lab)
-    vc = vc.mutate(entry=vc.code.cast("string") + "=" + vc.n.cast("string"))
-    per_item = vc.group_by(["slice_", "item_id"]).agg(pattern=vc.entry.collect().sort().join(_SEP))
-    patterns = per_item.group_by(["slice_", "pattern"]).agg(items=per_item.count()).execute()
-    totals = t.group_by("slice_").agg(annotations=t.count(), labelers=t.labeler_id.nunique())
-    totals = totals.execute()
-    pairs = t.select("slice_", "item_id", "labeler_id").distinct()
-    pairs = pairs.group_by("slice_").agg(distinct=pairs.count()).execute()
-    distinct = {_key(s): int(n) for s, n in zip(pairs["slice_"], pairs["distinct"], strict=True)}
+    ll = label_labeler_counts(t, ["slice_"])
+    if ll.empty:
+        return {}
+    labels = label_table(ll["label"], ll["n"])
+    labelers = sorted(ll["labeler_id"].astype(str).unique().tolist())
+    patterns, counts = pattern_counts(t, labels["label"].tolist(), ["slice_"], labelers)
+    keys = [_key(s) for s in patterns["slice_"]]
+    ll["key"] = [_key(s) for s in ll["slice_"]]
+    if "repeats" not in patterns.columns:
+        pairs = distinct_pairs(t, ["slice_"])
+        distinct = {
+            _key(s): int(n) for s, n in zip(pairs["slice_"], pairs["distinct"], strict=True)
+        }
 
-    k = len(labels)
     names = np.array(labels["label"].tolist(), dtype=object)
     values = labels["value"].to_numpy(dtype=float)
-    by_slice: dict[SliceValue, list[tuple[str, int]]] = {}
-    for s, pattern, items in zip(
-        patterns["slice_"], patterns["pattern"], patterns["items"], strict=True
-    ):
-        by_slice.setdefault(_key(s), []).append((str(pattern), int(items)))
+    rows_of: dict[SliceValue, list[int]] = {}
+    for i, k in enumerate(keys):
+        rows_of.setdefault(k, []).append(i)
     out: dict[SliceValue, Profile] = {}
-    for row in totals.itertuples(index=False):
-        key = _key(row.slice_)
-        rows = by_slice.get(key, [])
-        counts = np.zeros((len(rows), k), dtype=np.int64)
-        for p, (pattern, _) in enumerate(rows):
-            for entry in pattern.split(_SEP):
-                code, n = entry.split("=")
-                counts[p, int(code)] = int(n)
-        present = counts.sum(axis=0) > 0
-        weight = np.array([items for _, items in rows], dtype=np.int64)
+    for key, part in ll.groupby("key", dropna=False, sort=False):
+        key = _key(key)
+        rows = np.array(rows_of.get(key, []), dtype=np.int64)
+        c = counts[rows]
+        weight = patterns["items"].to_numpy(dtype=np.int64)[rows]
+        present = c.sum(axis=0) > 0
+        n_ann = int(part["n"].sum())
         out[key] = Profile(
             tuple(names[present].tolist()),
             values[present],
-            counts[:, present],
+            c[:, present],
             weight,
-            annotations=int(row.annotations),
-            repeats=int(row.annotations) - distinct.get(key, 0),
-            labelers=int(row.labelers),
-            label_totals=(counts[:, present] * weight[:, None]).sum(axis=0),
+            annotations=n_ann,
+            repeats=int(patterns["repeats"].to_numpy()[rows].sum())
+            if "repeats" in patterns.columns
+            else n_ann - distinct.get(key, 0),
+            labelers=int(part["labeler_id"].nunique()),
+            label_totals=(c[:, present] * weight[:, None]).sum(axis=0),
         ).relabel({})  # the engine's canonical order of labels and patterns
     return out
 

@@ -130,10 +130,20 @@ def specific_agreement_intervals(
 ) -> pd.DataFrame:
     """Percentile bootstrap interval of each class's specific agreement o_cc / n_c.
 
-    Items are resampled with replacement (:func:`consistency.planner.specific_agreement_draws`,
-    the same resampling as alpha's interval); draws where the class has no
-    pairable value are left out. Columns ``class``, ``ci_low``, ``ci_high``
-    (NaN when every draw is undefined).
+    Over the items with two labels or more, o_cc = sum_u n_uc (n_uc - 1) / (m_u - 1)
+    and n_c = sum_u n_uc (Krippendorff 2011, "Computing Krippendorff's
+    alpha-reliability": the coincidences of c with itself and its pairable
+    values); o_cc / n_c is the proportion of specific agreement on c (Fleiss
+    1975, Biometrics 31; Uebersax 1982). Items are resampled with replacement
+    (:func:`consistency.planner.specific_agreement_draws`, the resampling of
+    alpha's interval) and the interval is the (1 - confidence) / 2 and
+    (1 + confidence) / 2 percentiles of the draws (Efron & Tibshirani 1993,
+    "An Introduction to the Bootstrap", ch. 13); draws where the class has no
+    pairable value are left out.
+
+    Returns:
+        Columns ``class``, ``ci_low``, ``ci_high``, one row per class of the
+        profile (NaN where every draw is undefined).
     """
     rows = []
     tail = (1 - confidence) / 2 * 100
@@ -230,6 +240,7 @@ def selectable_classes(
     default = {"selection": {"rows": [classes.index(current)] if current in classes else []}}
     st.dataframe(
         frame,
+        placeholder=fmt.MISSING,
         hide_index=True,
         column_config=dict(column_config),
         key=f"{key}:{current}",
@@ -533,6 +544,7 @@ def detail_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
         else:
             st.dataframe(
                 partners,
+                placeholder=fmt.MISSING,
                 hide_index=True,
                 column_config={
                     "% of its disagreement": percent_column("% of its disagreement"),
@@ -712,6 +724,7 @@ def labels_per_item_panel(ctx: PageContext) -> None:
     st.plotly_chart(overlap_chart(plan, cls), key="overlap_chart")
     st.dataframe(
         frame,
+        placeholder=fmt.MISSING,
         hide_index=True,
         column_config={name: percent_column(name) for name in frame.columns[1:]},
     )

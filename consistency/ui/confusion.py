@@ -296,6 +296,7 @@ def pairs_panel(ctx: PageContext, summary: Mapping[str, Any]) -> None:
     )
     st.dataframe(
         frame,
+        placeholder=fmt.MISSING,
         hide_index=True,
         key=key,
         on_select=partial(select_into_view, key, ctx.view, "pair", pairs),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from consistency.errors import ConsistencyError, ImportFailed, Problem
 from consistency.io import Source, read_gold, read_predictions, read_source
+from consistency.settings import READ_ONLY_MESSAGE, Limits
 from consistency.store import ImportReport, Store
 
 #: Columns of the problems table, in order.
@@ -84,23 +85,15 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     )
 
 
-def _size_problem(name: str, size: int, limit_mb: int) -> Problem:
-    return Problem(
-        file=name,
-        code="file_too_large",
-        expected=f"a file of at most {limit_mb} MB (set CONSISTENCY_MAX_UPLOAD_MB to change it)",
-        found=f"{size / 1e6:.1f} MB",
-    )
-
-
 def _guarded(
-    name: str, data: bytes, limit_mb: int | None, work: Callable[[], ImportReport]
+    store: Store, name: str, data: bytes, limit_mb: int | None, work: Callable[[], ImportReport]
 ) -> Outcome:
-    """Run ``work`` unless the file is too large; turn errors into an Outcome."""
+    """Run ``work`` unless the store is read-only or the file too large; errors become an Outcome."""
+    if store.read_only:
+        return Outcome(False, READ_ONLY_MESSAGE)
     limit = limit_mb if limit_mb is not None else max_upload_mb()
     try:
-        if len(data) > limit * 1_000_000:
-            raise ImportFailed([_size_problem(name, len(data), limit)])
+        Limits(max_bytes=limit * 1_000_000).check_size(name, len(data))
         report = work()
     except ImportFailed as exc:
         head = str(exc).split("\n", 1)[0].rstrip(":")
@@ -144,7 +137,7 @@ def import_upload(
         limit_mb: size limit; default :func:`max_upload_mb`.
 
     Returns:
-        The outcome; on failure nothing was written.
+        The outcome; on failure (and always in read-only mode) nothing was written.
     """
 
     def work() -> ImportReport:
@@ -153,7 +146,7 @@ def import_upload(
             result, file_name=name, data=data, dataset=_clean(dataset), round=_clean(round)
         )
 
-    return _guarded(name, data, limit_mb, work)
+    return _guarded(store, name, data, limit_mb, work)
 
 
 def attach_upload(
@@ -191,7 +184,7 @@ def attach_upload(
             dataset, kind, frame, file_name=name, data=data, format=_format_of(name)
         )
 
-    return _guarded(name, data, limit_mb, work)
+    return _guarded(store, name, data, limit_mb, work)
 
 
 def _format_of(name: str) -> str:

@@ -12,16 +12,16 @@ Figures (Streamlit-free, tested on their own, cached by the page):
 * :func:`resolve_image`: where an item's image is, refusing anything that is
   not an http(s) link or a file inside the data folder.
 
-Images: a relative path is looked up under a data folder only, the bundled
-``sample_data`` folder for the sample dataset, else the folder named by the
-environment variable ``CONSISTENCY_DATA_DIR``; a path that leads outside it
-(``..``, an absolute path, a symbolic link) is refused.
+Images: a path is read only from a data folder, the bundled ``sample_data``
+folder for the sample dataset, else the folder of the setting
+``CONSISTENCY_DATA_DIR`` (:mod:`consistency.settings`); a path that leads
+outside it (``..``, an absolute path, a symbolic link) is refused, by
+:func:`consistency.settings.resolve_data_ref`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
@@ -37,14 +37,13 @@ from consistency.analysis import consensus_table
 from consistency.engine import disputed_items
 from consistency.metrics.consensus import majority_vote
 from consistency.sample import SAMPLE_ANNOTATIONS, SAMPLE_DATASET, sample_dir
+from consistency.settings import ENV_DATA_DIR, resolve_data_ref
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
 from consistency.ui.overview import md, select_into_view
-from consistency.ui.page import PageContext, page_url
+from consistency.ui.page import PageContext, dashboard_settings, page_url
 from consistency.ui.slices import computed
 
-#: The environment variable naming the folder of local images (datasets other than the sample).
-DATA_DIR_ENV = "CONSISTENCY_DATA_DIR"
 #: File types shown as images.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 #: Larger image files are not shown.
@@ -105,15 +104,16 @@ def is_sample(store: Store, dataset: str) -> bool:
     return bool((mine["sha256"] == _sha256(str(source))).any())
 
 
-def data_folder(sample: bool, environ: Mapping[str, str] | None = None) -> Path | None:
-    """The folder relative image paths are read from (None: local images are not shown).
+def data_folder(sample: bool, configured: Path | None) -> Path | None:
+    """The folder image paths are read from (None: local images are not shown).
 
-    The sample's own folder for the sample dataset, else ``CONSISTENCY_DATA_DIR``.
+    The sample's own folder for the sample dataset, else the ``configured``
+    one (the setting ``CONSISTENCY_DATA_DIR``).
+
+    >>> data_folder(False, None) is None, data_folder(True, None) == sample_dir()
+    (True, True)
     """
-    if sample:
-        return sample_dir()
-    value = (os.environ if environ is None else environ).get(DATA_DIR_ENV, "").strip()
-    return Path(value) if value else None
+    return sample_dir() if sample else configured
 
 
 def _readable_image(path: Path) -> bool:
@@ -130,14 +130,15 @@ def resolve_image(ref: str | None, folder: Path | None) -> ImageRef:
 
     * ``http://`` or ``https://`` links are returned as they are (the browser loads them);
       other schemes (``file:``, ``data:``, ``javascript:``...) are refused.
-    * A path is resolved under ``folder`` (symbolic links followed) and
-      refused unless the result stays inside it, is an image file (one of
-      :data:`IMAGE_SUFFIXES`, at most :data:`MAX_IMAGE_BYTES`) and can be read.
+    * A path must name a file inside ``folder``, symbolic links followed
+      (:func:`consistency.settings.resolve_data_ref` decides), of an image
+      type (:data:`IMAGE_SUFFIXES`), at most :data:`MAX_IMAGE_BYTES`, that
+      can be read as an image.
 
     >>> resolve_image("https://example.com/a.png", None).kind
     'url'
     >>> resolve_image("../secret.png", Path(".")).reason
-    "'../secret.png' lies outside the data folder; it is not shown"
+    "'../secret.png' is not a file inside the data folder; it is not shown"
     """
     ref = (ref or "").strip()
     if not ref:
@@ -150,18 +151,12 @@ def resolve_image(ref: str | None, folder: Path | None) -> ImageRef:
         return _refused(f"only http and https links are shown; '{scheme}:' links are not")
     if folder is None:
         return _refused(
-            f"'{ref}' is a local path: set {DATA_DIR_ENV} to the folder that holds the images "
+            f"'{ref}' is a local path: set {ENV_DATA_DIR} to the folder that holds the images "
             "to show it"
         )
-    try:
-        root = folder.resolve()
-        path = (root / ref).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return _refused(f"'{ref}' is not a usable path")
-    if not path.is_relative_to(root):
-        return _refused(f"'{ref}' lies outside the data folder; it is not shown")
-    if not path.is_file():
-        return _refused(f"image '{ref}' not found in the data folder")
+    path = resolve_data_ref(ref, folder)
+    if path is None:
+        return _refused(f"'{ref}' is not a file inside the data folder; it is not shown")
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return _refused(
             f"'{ref}' is not an image file; expected one of {', '.join(IMAGE_SUFFIXES)}"
@@ -416,6 +411,7 @@ def _percent_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 
 _COLUMN_CONFIG: dict[str, Any] = {
+    "item_id": st.column_config.TextColumn("item"),
     "disagreement": st.column_config.NumberColumn(
         format="%.0f%%", help="Share of the pairs of the item's labels that differ"
     ),
@@ -467,11 +463,11 @@ def disputed_panel(ctx: PageContext) -> None:
 def _image(ctx: PageContext, ref: str | None) -> None:
     dataset = ctx.require_dataset()
     sample = bool(computed(ctx, is_sample, dataset))
-    found = resolve_image(ref, data_folder(sample))
+    found = resolve_image(ref, data_folder(sample, dashboard_settings().data_dir))
     if found.kind == "url":
-        st.image(found.location, width=256, caption=md(ref))
+        st.image(found.location, width="stretch", caption=md(ref))
     elif found.kind == "file":
-        st.image(Path(found.location).read_bytes(), width=256, caption=md(ref))
+        st.image(Path(found.location).read_bytes(), width="stretch", caption=md(ref))
     else:
         st.caption(f":material/hide_image: {md(found.reason)}")
 

@@ -179,15 +179,17 @@ def computing(message: str) -> Iterator[None]:
 
 
 def selected_value(state: Any, values: Sequence[Any] | None) -> tuple[bool, Any]:
-    """What a table row or chart point selection chose: (whether it says, the value).
+    """What a table row or chart point selection chose: (whether it chose, the value).
 
-    A table (``values``: the value of each row) says the value of its selected
-    row, or None when the row was unselected. A chart (``values`` None) says
-    the first value of the chosen point's ``customdata``; a cleared chart
-    selection says nothing.
+    A table (``values``: the value of each row) chooses the value of its
+    selected row; a chart (``values`` None) the first value of the chosen
+    point's ``customdata``. An empty selection chooses nothing: a table clears
+    its selection by itself when it is drawn again with other rows, so an
+    empty selection does not say the user wants no class (the sidebar's
+    select box clears it).
 
     >>> selected_value({"selection": {"rows": [1]}}, ("a", "b")), selected_value(None, ("a",))
-    ((True, 'b'), (True, None))
+    ((True, 'b'), (False, None))
     >>> selected_value({"selection": {"points": [{"customdata": ["dent"]}]}}, None)
     (True, 'dent')
     >>> selected_value({"selection": {"points": []}}, None)
@@ -196,7 +198,7 @@ def selected_value(state: Any, values: Sequence[Any] | None) -> tuple[bool, Any]
     selection = (state or {}).get("selection") or {}
     if values is not None:
         rows = selection.get("rows") or []
-        return True, (values[rows[0]] if rows else None)
+        return (True, values[rows[0]]) if rows and rows[0] < len(values) else (False, None)
     points = selection.get("points") or []
     if not points:
         return False, None
@@ -280,6 +282,7 @@ def items_table(
     frame["open"] = [item_link(ctx.view, i) for i in frame["item_id"]]
     st.dataframe(
         frame,
+        placeholder=fmt.MISSING,
         hide_index=True,
         key=f"items_{key}" if key else None,
         column_config={

@@ -17,6 +17,7 @@ dataset always named, so a copied link reopens the same view.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -24,10 +25,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import streamlit as st
-from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.errors import StreamlitPageNotFoundError, StreamlitSecretNotFoundError
 
 from consistency.errors import ConsistencyError, InvalidArgument
 from consistency.sample import ensure_sample
+from consistency.settings import READ_ONLY_MESSAGE, Settings, load_settings
 from consistency.store import Store, ViewFilter, default_db_path
 from consistency.ui.catalog import build_catalog, data_version, item_exists
 from consistency.ui.state import (
@@ -61,9 +63,26 @@ R = TypeVar("R")
 
 
 @st.cache_resource(show_spinner=False)
+def _shared_store(path: str, read_only: bool) -> Store:
+    return Store(path, read_only=read_only)
+
+
+def dashboard_settings() -> Settings:
+    """The dashboard's settings: environment variables, and ``--read-only`` given after ``--``.
+
+    ``streamlit run app.py -- --read-only`` and ``CONSISTENCY_READ_ONLY=1`` both
+    start a read-only dashboard (see :mod:`consistency.settings`).
+    """
+    return load_settings(argv=sys.argv[1:])
+
+
 def get_store(path: str) -> Store:
-    """The store at ``path``, opened once per process and shared by every session."""
-    return Store(path)
+    """The store at ``path``, opened once per process and shared by every session.
+
+    In read-only mode it is opened read-only: nothing can change it, and other
+    read-only processes (more dashboards, ``consistency`` reports) can open it too.
+    """
+    return _shared_store(path, dashboard_settings().read_only)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -95,6 +114,7 @@ class PageContext:
         catalog: the datasets, and the active dataset's classes, labelers, rounds...
         link: the full link to this view.
         problems: the URL values that could not be used (already shown as errors).
+        read_only: the dashboard runs read-only: show no upload or change controls.
     """
 
     store: Store
@@ -104,6 +124,7 @@ class PageContext:
     catalog: Catalog
     link: str
     problems: list[ViewProblem] = field(default_factory=list)
+    read_only: bool = False
 
     @property
     def dataset(self) -> str | None:
@@ -435,12 +456,38 @@ def _open_store() -> tuple[Store, str]:
     return store, path
 
 
+def _login_providers() -> list[str] | None:
+    """The OIDC providers of ``[auth]`` in ``secrets.toml`` ([] for one unnamed
+    provider), or None when login is not configured."""
+    try:
+        if "auth" not in st.secrets:
+            return None
+        auth = st.secrets["auth"]
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return None
+    return [name for name, value in auth.items() if hasattr(value, "keys")]
+
+
+def _require_login() -> None:
+    """With Streamlit's login configured, show nothing but a login button until logged in."""
+    providers = _login_providers()
+    if providers is None or st.user.get("is_logged_in"):
+        return
+    st.title("consistency")
+    st.info("Log in to see the data.")
+    for provider in providers or [None]:
+        label = f"Log in with {provider}" if provider else "Log in"
+        args = (provider,) if provider else ()
+        st.button(label, key=f"login_{provider}", on_click=st.login, args=args, type="primary")
+    st.stop()
+
+
 def _bootstrap(store: Store) -> str | None:
     """The default dataset; imports the sample first into an empty store."""
     try:
         ids = store.dataset_ids()
-        if ids:
-            return ids[0]
+        if ids or store.read_only:
+            return ids[0] if ids else None
         with st.spinner("First start: importing the sample dataset…"):
             return ensure_sample(store)
     except ConsistencyError as exc:
@@ -489,6 +536,7 @@ def setup_page(title: str, *, controls: Sequence[str] = ()) -> PageContext:
     st.set_page_config(
         page_title=f"{info.title} · consistency", page_icon=":material/fact_check:", layout="wide"
     )
+    _require_login()
     store, db_path = _open_store()
     default = _bootstrap(store)
 
@@ -506,10 +554,16 @@ def setup_page(title: str, *, controls: Sequence[str] = ()) -> PageContext:
     link_text = _full_link(info, view)
     _sidebar(view, catalog, controls, resync, link_text)
 
+    if store.read_only:
+        st.sidebar.caption(f":material/lock: {READ_ONLY_MESSAGE}")
+
+    from consistency.ui.overview import md  # overview imports this module
+
     st.title(info.title)
-    st.caption(view.describe())
+    st.caption(md(view.describe()))  # names from the data and the URL show as typed
     for problem in problems:
-        st.error(f"{problem.message[:1].upper()}{problem.message[1:]}. Left out of this view.")
+        message = md(f"{problem.message[:1].upper()}{problem.message[1:]}")
+        st.error(f"{message}. Left out of this view.")
     return PageContext(
         store=store,
         db_path=db_path,
@@ -518,4 +572,5 @@ def setup_page(title: str, *, controls: Sequence[str] = ()) -> PageContext:
         catalog=catalog,
         link=link_text,
         problems=problems,
+        read_only=store.read_only,
     )

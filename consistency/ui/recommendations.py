@@ -108,6 +108,7 @@ def table_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
         return
     st.dataframe(
         frame,
+        placeholder=fmt.MISSING,
         hide_index=True,
         column_config={
             "rank": st.column_config.NumberColumn("rank", width="small"),
@@ -244,7 +245,7 @@ def batch_files(batch: pd.DataFrame, shape: TaskShape) -> dict[str, bytes | str]
 def relabel_panel(ctx: PageContext, target: RelabelTarget, key: str) -> None:
     """Preview the batch of a target and offer its three files."""
     dataset = ctx.require_dataset()
-    budget = st.number_input(
+    budget = st.columns(3)[0].number_input(
         "Items in the batch",
         min_value=1,
         max_value=100_000,
@@ -269,6 +270,7 @@ def relabel_panel(ctx: PageContext, target: RelabelTarget, key: str) -> None:
     )
     st.dataframe(
         batch[list(PREVIEW_COLUMNS)],
+        placeholder=fmt.MISSING,
         hide_index=True,
         column_config={
             "item_id": st.column_config.TextColumn("item"),

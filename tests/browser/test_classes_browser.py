@@ -16,7 +16,6 @@ from playwright.sync_api import Locator, Page, expect
 from .test_dashboard_browser import (
     TIMEOUT_MS,
     Running,
-    choose,
     combobox,
     sentence,
     shoot,
@@ -55,6 +54,17 @@ def idle(page: Page) -> None:
         charts_drawn(page)
 
 
+def pick(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the sidebar select box ``label`` (no Escape: it clears a clearable box)."""
+    box = (
+        sidebar(page)
+        .locator('[data-testid="stSelectbox"]')
+        .filter(has=page.get_by_text(label, exact=True))
+    )
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
 def heading(page: Page, text: str) -> Locator:
     return main(page).get_by_role("heading", name=text, exact=True)
 
@@ -83,7 +93,7 @@ def test_choosing_a_class_rewrites_the_url(server: Running, page: Page) -> None:
         f"{server.url}/Classes?dataset=inspection",
         f"Classes of dataset 'inspection': {VIEW}.",
     )
-    choose(page, "stSelectbox", "Class", "scratch_deep")
+    pick(page, "Class", "scratch_deep")
     expect(sentence(page)).to_have_text(
         f"Classes of dataset 'inspection': {VIEW}; class 'scratch_deep'.", timeout=ANALYSIS_MS
     )

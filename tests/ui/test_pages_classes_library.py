@@ -110,7 +110,8 @@ def test_item_link_keeps_dataset_and_filters() -> None:
     ("state", "values", "expected"),
     [
         ({"selection": {"rows": [0]}}, ("a", "b"), (True, "a")),
-        ({"selection": {"rows": []}}, ("a", "b"), (True, None)),
+        ({"selection": {"rows": []}}, ("a", "b"), (False, None)),
+        ({"selection": {"rows": [5]}}, ("a", "b"), (False, None)),
         ({"selection": {"points": [{"customdata": "x"}]}}, None, (True, "x")),
         ({"selection": {"points": []}}, None, (False, None)),
         (None, None, (False, None)),

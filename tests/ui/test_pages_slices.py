@@ -310,7 +310,7 @@ def test_a_level_the_labels_do_not_allow_is_a_warning(planted_db: Path) -> None:
 def test_unknown_field_or_round_in_the_url_is_a_clear_error(planted_db: Path) -> None:
     at = open_page(SLICES, dataset=DATASET, by="colour", compare=["1", "7"])
     assert not at.exception
-    assert texts(at.error) == [
+    assert [plain(e) for e in texts(at.error)] == [
         "Metadata field 'colour' not found in dataset 'planted'. Fields: camera, serial. "
         "Left out of this view.",
         "Round '7' not found in dataset 'planted'. Rounds: 1, 2. Left out of this view.",

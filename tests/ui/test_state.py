@@ -485,6 +485,7 @@ def test_pages_have_unique_ids_paths_and_scripts() -> None:
 # ---- property: every canonical view survives the round trip ----------------------------
 _KNOWN = {
     "dataset",
+    "compare",
     "class",
     "pair",
     "labeler",
