@@ -85,6 +85,7 @@ class Report:
     p95_s: float
     max_s: float
     cold_s: dict[str, float] = field(default_factory=dict)
+    by_page: dict[str, tuple[float, float]] = field(default_factory=dict)
     server_peak_mb: float | None = None
     wall_s: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -99,6 +100,8 @@ class Report:
             f"page time: median {self.median_s:.2f} s, 95th percentile {self.p95_s:.2f} s, "
             f"max {self.max_s:.2f} s",
             f"first (cold) view of each page: {cold}",
+            "median / 95th percentile by page: "
+            + ", ".join(f"{p} {m:.1f}/{q:.1f} s" for p, (m, q) in self.by_page.items()),
             f"server peak memory: {self.server_peak_mb or 0:.0f} MB; wall time {self.wall_s:.0f} s",
         ]
         return "\n".join(lines + [f"error: {e}" for e in self.errors[:10]])
@@ -353,6 +356,13 @@ async def _load(
     return views, held
 
 
+def _p95(sorted_times: list[float]) -> float:
+    """The 95th percentile (nearest rank) of sorted times; NaN for none."""
+    if not sorted_times:
+        return float("nan")
+    return sorted_times[min(len(sorted_times) - 1, round(0.95 * (len(sorted_times) - 1)))]
+
+
 def run_load(
     store_path: Path,
     dataset: str,
@@ -373,7 +383,10 @@ def run_load(
         peak = peak_memory_mb(server.pid)
     times = sorted(v.seconds for v in done if v.ok)
     failed = [v for v in (*warm, *done) if not v.ok]
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))] if times else float("nan")
+    by_page = {}
+    for page in dict.fromkeys(v.page for v in done if v.ok):
+        mine = sorted(v.seconds for v in done if v.ok and v.page == page)
+        by_page[page] = (round(statistics.median(mine), 2), round(_p95(mine), 2))
     return Report(
         dataset=dataset,
         annotations=n,
@@ -382,9 +395,10 @@ def run_load(
         views=len(done),
         failed=len(failed),
         median_s=statistics.median(times) if times else float("nan"),
-        p95_s=p95,
+        p95_s=_p95(times),
         max_s=times[-1] if times else float("nan"),
         cold_s=cold,
+        by_page=by_page,
         server_peak_mb=peak,
         wall_s=time.monotonic() - started,
         errors=[f"session {v.session}, {v.page}: {v.error}" for v in failed],

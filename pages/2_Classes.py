@@ -4,7 +4,7 @@ from consistency.ui import classes
 from consistency.ui.overview import get_analysis
 from consistency.ui.page import setup_page
 
-ctx = setup_page("Classes", controls=("class",))
+ctx = setup_page("Classes", controls=("class", "level"))
 result = get_analysis(ctx)
 classes.agreement_panel(ctx, result)
 classes.detail_panel(ctx, result)

@@ -3,7 +3,7 @@
 from consistency.ui import confusion
 from consistency.ui.page import setup_page
 
-ctx = setup_page("Confusion", controls=("pair", "normalize"))
+ctx = setup_page("Confusion", controls=("pair", "normalize", "level"))
 summary = confusion.summary_or_stop(ctx)
 confusion.heatmap_panel(ctx, summary)
 confusion.pairs_panel(ctx, summary)

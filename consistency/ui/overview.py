@@ -29,7 +29,7 @@ from consistency.notes import notes_for
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
 from consistency.ui.page import PageContext, go, link, page_url
-from consistency.ui.state import View
+from consistency.ui.state import DEFAULT_LEVEL, View
 
 
 def view_counts(store: Store, dataset: str, view: ViewFilter) -> dict[str, int]:
@@ -98,16 +98,36 @@ def datasets_panel(ctx: PageContext) -> None:
 #: Bootstrap draws behind the dashboard's intervals (cached per view, so paid once).
 N_BOOT = 1000
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+#: Characters that start markup anywhere in a line (Streamlit adds ``$`` for LaTeX).
+_ALWAYS = re.compile(r"([\\`*\[\]<~$|&])")
+#: An underscore not inside a word (``cam_C`` stays as it is; ``_x_`` would be emphasis).
+_LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+#: A colon that could open an emoji, icon or colour directive (``:smile:``, ``:red[x]``).
+_DIRECTIVE_COLON = re.compile(r":(?=\w)")
+#: What makes a line a heading, quote, list item or rule.
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
 
 
 def md(text: object) -> str:
     """``text`` escaped for Streamlit markdown: labels and ids show as typed, never as markup.
 
-    >>> md("scratch_deep [*]")
-    'scratch\\\\_deep \\\\[\\\\*\\\\]'
+    Only what could start markup is escaped, so the text stays readable:
+    ``cam_C``, ``0.52`` and ``a: b`` are left as they are.
+
+    >>> print(md("scratch_deep [*] _x_ :red[y] $z$ 1. done"))
+    scratch_deep \\[\\*\\] \\_x\\_ \\:red\\[y\\] \\$z\\$ 1. done
+    >>> print(md("1. first"), md("# title"), md("- item"))
+    1\\. first \\# title \\- item
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    out = _ALWAYS.sub(r"\\\1", str(text))
+    out = _LOOSE_UNDERSCORE.sub(r"\\_", out)
+    out = _DIRECTIVE_COLON.sub(r"\\:", out)
+    return _LINE_START.sub(lambda m: m.group(1) + _escape_last(m.group(2)), out)
+
+
+def _escape_last(marker: str) -> str:
+    """``1.`` -> ``1\\.``, ``#`` -> ``\\#``: the punctuation of a line-start marker escaped."""
+    return marker[:-1] + "\\" + marker[-1]
 
 
 def sentence_case(message: str) -> str:
@@ -121,6 +141,13 @@ def sentence_case(message: str) -> str:
         return message
     end = "" if message[-1] in ".!?" else "."
     return message[:1].upper() + message[1:] + end
+
+
+#: What to do when the view's level of measurement does not fit the labels.
+LEVEL_HINT = (
+    "This view reads the labels at the {level} level. Choose another level of measurement "
+    "in the sidebar (nominal fits any labels)."
+)
 
 
 def analysis_options(level: str) -> AnalysisOptions:
@@ -149,6 +176,8 @@ def get_analysis(ctx: PageContext) -> dict[str, Any]:
             return ctx.cached(view_analysis, dataset, ctx.filter, ctx.view.level)
     except ConsistencyError as exc:
         st.error(sentence_case(str(exc)))
+        if ctx.view.level != DEFAULT_LEVEL:
+            st.info(LEVEL_HINT.format(level=ctx.view.level))
         st.stop()
         raise  # st.stop() does not return; this keeps type checkers content
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from consistency.io import Source, read_predictions, read_source
 from consistency.store import Store
+from consistency.ui import recommendations
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
@@ -93,12 +95,21 @@ def run(script: str = "app.py", **params: str | list[str]) -> AppTest:
     return at.run()
 
 
+def plain(text: str) -> str:
+    """Markdown text as the reader sees it (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [plain(e.value) for e in at.error]
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
 def captions(at: AppTest) -> list[str]:
-    return [c.value for c in at.main.caption]
+    return [plain(c.value) for c in at.main.caption]
 
 
 def table(at: AppTest, column: str) -> list[dict[str, Any]]:
@@ -124,9 +135,9 @@ def test_overview_shows_the_agreement_figures_and_what_to_do(parts: Path) -> Non
     assert alpha.startswith("0.66 [") and alpha.endswith("]")
     assert shown["Fleiss' kappa"] not in ("undefined", "—")
     assert shown["Percent agreement"].endswith("%")
-    assert [m.value for m in at.markdown if m.value.startswith("**")][:2] == [
+    assert [plain(m.value) for m in at.markdown if m.value.startswith("**")][:2] == [
         "**1. Model work:** class dent",
-        "**2. Merge classes:** scratch \\+ scuff",
+        "**2. Merge classes:** scratch + scuff",
     ]
     link = next(p for p in at.main.get("page_link") if "recommendations" in p.proto.label)
     assert link.proto.label == "All 2 recommendations, with example items"
@@ -150,11 +161,17 @@ def test_overview_says_why_fleiss_kappa_is_undefined(db_path: Path) -> None:
 def test_overview_level_from_the_url_flows_into_the_analysis(parts: Path) -> None:
     at = run(dataset="parts", level="ordinal")
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert errors(at) == [
         "The ordinal level needs numeric labels (or an explicit order); these labels are not "
         "all numbers. Use --level nominal, or give the order."
     ]
+    assert [i.value for i in at.info] == [
+        "This view reads the labels at the ordinal level. Choose another level of measurement "
+        "in the sidebar (nominal fits any labels)."
+    ]
     assert at.selectbox(key="_v_level").value == "ordinal"
+    at.selectbox(key="_v_level").select("nominal").run()
+    assert not at.error and "level" not in at.query_params
 
 
 # ---- Classes ------------------------------------------------------------------------------
@@ -201,15 +218,15 @@ def test_class_from_the_url_opens_its_detail(parts: Path) -> None:
     assert items[0]["open"].startswith("/Items?dataset=parts&item=p")
     notes = [c for c in captions(at) if c.startswith(":material/warning:")]
     assert notes == [
-        ":material/warning: This class's agreement rests on 25 pairable items \\(fewer than "
-        "30\\)\\: read it as a rough indication; label more items with two labels or more\\."
+        ":material/warning: This class's agreement rests on 25 pairable items (fewer than "
+        "30): read it as a rough indication; label more items with two labels or more."
     ]
 
 
 def test_unknown_class_in_the_url_is_a_clear_message(parts: Path) -> None:
     at = run(CLASSES, dataset="parts", **{"class": "scrach"})
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert errors(at) == [
         "Class 'scrach' not found in dataset 'parts'. Classes: dent, ok, scratch, scuff. "
         "Left out of this view."
     ]
@@ -231,7 +248,7 @@ def test_planner_reads_its_goal_from_the_url(parts: Path) -> None:
     need = next(m for m in at.metric if m.label == "Items to add (class ok)")
     assert int(need.value.replace(",", "")) > 0
     sentence = next(c for c in captions(at) if "specific agreement of ok" in c)
-    assert "To narrow it under 0\\.05, label about" in sentence
+    assert "To narrow it under 0.05, label about" in sentence
     curve = plotly_specs(at)[1]["data"]
     assert [t["name"] for t in curve] == [
         "majority vote (all classes)",
@@ -307,7 +324,7 @@ def test_confusion_pair_from_the_url_shows_the_merge(parts: Path) -> None:
 def test_confusion_unknown_class_in_the_pair(parts: Path) -> None:
     at = run(CONFUSION, dataset="parts", pair=["scratch", "scruff"])
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert errors(at) == [
         "Class 'scruff' not found in dataset 'parts'. Classes: dent, ok, scratch, scuff. "
         "Left out of this view."
     ]
@@ -330,9 +347,9 @@ def test_confusion_pair_at_a_level_without_merges_says_why(
     monkeypatch.setenv("CONSISTENCY_DB", str(path))
     at = run(CONFUSION, dataset="scores", pair=["1", "2"], level="interval")
     assert not at.exception
-    assert [w.value for w in at.warning] == [
+    assert [plain(w.value) for w in at.warning] == [
         "Alpha after merging classes is computed at the nominal or ordinal level; found "
-        "'interval'\\: at that level the merged class has no single value\\."
+        "'interval': at that level the merged class has no single value."
     ]
 
 
@@ -347,8 +364,8 @@ def test_recommendations_page_ranks_and_opens_each_row(parts: Path) -> None:
     ]
     assert ranked[0]["change"] == ""  # model work leaves the labels as they are
     assert ranked[1]["change"].startswith("+0.")
-    labels = [e.label for e in at.main.expander]
-    assert labels[0].startswith("1\\. Model work\\: class dent")
+    labels = [plain(e.label) for e in at.main.expander]
+    assert labels[0] == "1. Model work: class dent (alpha 0.66 → 0.66)"
     examples = [df.value for df in at.dataframe if "open" in df.value.columns]
     assert len(examples) == 2 and all(len(e) > 0 for e in examples)
     assert (
@@ -363,7 +380,7 @@ def test_recommendation_relabel_batch_and_its_files(parts: Path) -> None:
     buttons = {b.label: b for b in at.get("download_button")}
     assert buttons["Label Studio tasks (JSON)"].proto.disabled
     assert not buttons["Batch as CSV"].proto.disabled
-    assert any(c.startswith("The Label Studio tasks pre\\-annotate") for c in captions(at))
+    assert recommendations.NAMES_NEEDED in captions(at)
     at.text_input(key="from_name_rec_2").input("defect").run()
     at.text_input(key="to_name_rec_2").input("image").run()
     buttons = {b.label: b for b in at.get("download_button")}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import string
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from consistency.analysis import dataset_profile
 from consistency.engine import profile_from_rows
@@ -43,10 +46,28 @@ def hlp_row(cls: str, hlp: float | None, model: float | None, share: float, **mo
 
 
 # ---- overview -----------------------------------------------------------------------------
-def test_md_shows_labels_as_typed() -> None:
-    assert overview.md("a_b*[c](d) $x$ :smile: <b>") == (
-        "a\\_b\\*\\[c\\]\\(d\\) \\$x\\$ \\:smile\\: \\<b\\>"
+#: CommonMark, as Streamlit renders it (tables and strikethrough as in GitHub's flavour).
+COMMONMARK = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def test_md_escapes_streamlit_directives_and_keeps_ids_readable() -> None:
+    assert overview.md("cam_C: 0.52 [a](b) $x$ :smile: :red[y]") == (
+        "cam_C: 0.52 \\[a\\](b) \\$x\\$ \\:smile: \\:red\\[y\\]"
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=string.ascii_letters + string.digits + string.punctuation + " ", max_size=30)
+    .map(str.strip)
+    .filter(bool)
+)
+def test_md_renders_any_text_as_typed(text: str) -> None:
+    rendered = COMMONMARK.render(overview.md(text))
+    assert rendered.startswith("<p>") and rendered.endswith("</p>\n")
+    inner = rendered[3:-5]
+    assert "<" not in inner  # no tag: no emphasis, link, code, heading or list
+    assert html.unescape(inner) == text
 
 
 @pytest.mark.parametrize(
