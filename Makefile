@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e ".[test]" 2>&1 | grep -v "is ignored" || true
-	$(PY) -c "import consistency, pytest, krippendorff, crowdkit, nltk, playwright"
+	$(PY) -c "import consistency, pytest, krippendorff, crowdkit, nltk, playwright, pyspark"
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -36,6 +36,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from consistency.errors import ConsistencyError, DatasetNotFound, InvalidArgument
@@ -60,6 +61,9 @@ LOCAL_CONF: dict[str, str] = {
 }
 #: Settings for every session: UTC timestamps, like the store.
 COMMON_CONF: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
+
+#: What the importers strip from ids (and Ibis' ``strip``).
+_WHITESPACE = " \t\n\r\x0b\x0c"
 
 #: Suffixes that make a target a file rather than a table name.
 _FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
@@ -271,7 +275,7 @@ class TableStore:
         used = {c for c in cols.values() if c} | ({control} if control else set())
         extras = [c for c in table.columns if c not in used and c not in _CANONICAL]
 
-        ann = self._canonical(table, cols, control, extras)
+        ann = self._canonical(table, cols, control, extras, self._survey(table, cols))
         if cache:
             ann = ann.cache()
         self._ann = ann
@@ -282,18 +286,61 @@ class TableStore:
 
     # ---- building --------------------------------------------------------------
     @staticmethod
+    def _survey(table: ir.Table, cols: dict[str, str | None]) -> dict[str, bool]:
+        """Which cleanups the table needs, so that clean data is read as it is.
+
+        Stripping ids and dropping empty cells on every row of every query is
+        costly (a string function per row); two cheap queries say whether any
+        row needs it: the distinct (label, labeler, round) combinations, and
+        one scan of the item ids (empty, leading or trailing whitespace, null).
+        """
+        small = [cols[r] for r in ("label", "labeler_id", "round") if cols.get(r)]
+        combos = table.group_by(small).agg(n=table.count()).execute()
+
+        def dirty(role: str, strip: bool) -> bool:
+            name = cols.get(role)
+            if not name:
+                return False
+            for v in combos[name].tolist():
+                if v is None or (isinstance(v, float) and np.isnan(v)):
+                    return True
+                if isinstance(v, str) and (not v.strip() or (strip and v != v.strip(_WHITESPACE))):
+                    return True
+            return False
+
+        item = table[cols["item_id"]]
+        if item.type().is_string():
+            edge = item.left(1).isin(list(_WHITESPACE)) | item.right(1).isin(list(_WHITESPACE))
+            bad = ibis.ifelse(item.isnull() | (item.length() == 0) | edge, 1, 0)
+        else:
+            bad = ibis.ifelse(item.isnull(), 1, 0)
+        scan = table.aggregate(bad=bad.max()).execute()
+        return {
+            "item_id": bool(scan["bad"].iat[0] or 0),
+            "labeler_id": dirty("labeler_id", strip=True),
+            "label": dirty("label", strip=False),
+            "round": dirty("round", strip=True),
+        }
+
+    @staticmethod
     def _canonical(
-        table: ir.Table, cols: dict[str, str | None], control: str | None, extras: list[str]
+        table: ir.Table,
+        cols: dict[str, str | None],
+        control: str | None,
+        extras: list[str],
+        dirty: dict[str, bool],
     ) -> ir.Table:
         """The canonical annotation columns (plus gold, data reference, control and extras)."""
         col = {role: table[c] for role, c in cols.items() if c}
         label = _text(col["label"])
         out = {
-            "item_id": _text(col["item_id"], strip=True),
-            "labeler_id": _text(col["labeler_id"], strip=True),
-            "label": ibis.ifelse(label.strip() == "", ibis.null("string"), label),
+            "item_id": _text(col["item_id"], strip=dirty["item_id"]),
+            "labeler_id": _text(col["labeler_id"], strip=dirty["labeler_id"]),
+            "label": ibis.ifelse(label.strip() == "", ibis.null("string"), label)
+            if dirty["label"]
+            else label,
             "label_value": _number(col["label"]),
-            "round": _text(col["round"], strip=True).fill_null("1")
+            "round": _text(col["round"], strip=dirty["round"]).fill_null("1")
             if "round" in col
             else ibis.literal("1"),
             "duration_s": _number(col["duration_s"])
@@ -317,7 +364,8 @@ class TableStore:
             else ibis.literal(False)
         )
         t = table.select(**out, **{c: table[c] for c in extras})
-        return t.filter(t.item_id.notnull() & t.labeler_id.notnull() & t.label.notnull())
+        keep = [t[r].notnull() for r in ("item_id", "labeler_id", "label") if dirty[r]]
+        return t.filter(*keep) if keep else t
 
     @staticmethod
     def _metadata_fields(ann: ir.Table, extras: list[str]) -> pd.DataFrame:

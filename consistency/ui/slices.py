@@ -84,7 +84,7 @@ def note_line(note: Mapping[str, str], subject: str) -> str:
     """One note of a row as a caption: its icon, then the row it qualifies and the message.
 
     >>> print(note_line({"severity": "warning", "message": "few items"}, "Round 2"))
-    :material/warning: Round 2: Few items\\.
+    :material/warning: Round 2: Few items.
     """
     return f"{note_icon(note['severity'])} {md(subject)}: {md(sentence_case(note['message']))}"
 

@@ -76,7 +76,7 @@ def settled_metrics(page: Page) -> list[str]:
         re.compile(r"Labelers\s*1$"), timeout=TIMEOUT_MS
     )
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT_MS)
-    expect(cards).to_have_count(4)
+    expect(cards.nth(3)).to_be_visible(timeout=TIMEOUT_MS)
     return cards.all_inner_texts()
 
 

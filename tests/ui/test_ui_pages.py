@@ -51,15 +51,18 @@ def test_overview_opens_on_the_default_dataset(db_path: Path) -> None:
     assert not at.exception
     assert at.title[0].value == "Overview"
     assert sentence(at) == SENTENCE
-    assert metrics(at) == {"Items": "3", "Annotations": "8", "Labelers": "3", "Classes": "3"}
+    shown = metrics(at)
+    assert {k: shown[k] for k in ("Items", "Annotations", "Labelers", "Classes")} == {
+        "Items": "3",
+        "Annotations": "8",
+        "Labelers": "3",
+        "Classes": "3",
+    }
     # the URL names the dataset, so a copied link survives a new default
     assert at.query_params == {"dataset": "defects"}
     assert at.sidebar.code[0].value == "/?dataset=defects"
-    to_data = at.main.get("page_link")[0]
-    assert (to_data.value, to_data.proto.query_string) == (
-        "Import data or see provenance",
-        "dataset=defects",
-    )
+    links = {link.value: link.proto.query_string for link in at.main.get("page_link")}
+    assert links["Import data or see provenance"] == "dataset=defects"
 
 
 @pytest.mark.parametrize(
