@@ -67,10 +67,18 @@ def _ours_table(path: str) -> Any:
     return open_annotations(path, engine="duckdb")
 
 
-def _gold_accuracy(labels: Any, path: str) -> float:
-    """Share of gold items whose consensus label equals gold (the check value of MV and DS)."""
+def check_value(result: Any, path: str) -> float:
+    """The figure a task reports: its number, or a consensus' accuracy on the gold items.
+
+    Computed after the clock stops: reading the gold labels is not the task's work.
+    """
     import pandas as pd
 
+    if isinstance(result, int | float):
+        return float(result)
+    labels = result
+    if isinstance(labels, pd.Series):  # crowd-kit: labels indexed by task
+        labels = labels.rename("label").rename_axis("item_id").reset_index()
     gold = pd.read_parquet(path, columns=["item_id", "gold_label"]).dropna()
     gold = gold.drop_duplicates("item_id").astype(str)
     j = gold.merge(labels.astype({"item_id": str, "label": str}), on="item_id")
@@ -129,17 +137,16 @@ def task_ours_full(path: str) -> float:
     return value
 
 
-def task_ours_mv(path: str) -> float:
+def task_ours_mv(path: str) -> Any:
     from consistency.metrics.consensus import majority_vote
 
-    return _gold_accuracy(majority_vote(_ours_table(path).annotations()), path)
+    return majority_vote(_ours_table(path).annotations())
 
 
-def task_ours_ds(path: str) -> float:
+def task_ours_ds(path: str) -> Any:
     from consistency.metrics.consensus import dawid_skene
 
-    res = dawid_skene(_ours_table(path).annotations(), max_iter=DS_ITER)
-    return _gold_accuracy(res.labels, path)
+    return dawid_skene(_ours_table(path).annotations(), max_iter=DS_ITER).labels
 
 
 def _frame(path: str) -> Any:
@@ -193,18 +200,16 @@ def _crowdkit_frame(path: str) -> Any:
     return _frame(path).rename(columns={"item_id": "task", "labeler_id": "worker"})
 
 
-def task_crowdkit_mv(path: str) -> float:
+def task_crowdkit_mv(path: str) -> Any:
     from crowdkit.aggregation import MajorityVote
 
-    labels = MajorityVote().fit_predict(_crowdkit_frame(path))
-    return _gold_accuracy(labels.rename("label").rename_axis("item_id").reset_index(), path)
+    return MajorityVote().fit_predict(_crowdkit_frame(path))
 
 
-def task_crowdkit_ds(path: str) -> float:
+def task_crowdkit_ds(path: str) -> Any:
     from crowdkit.aggregation import DawidSkene
 
-    labels = DawidSkene(n_iter=DS_ITER).fit_predict(_crowdkit_frame(path))
-    return _gold_accuracy(labels.rename("label").rename_axis("item_id").reset_index(), path)
+    return DawidSkene(n_iter=DS_ITER).fit_predict(_crowdkit_frame(path))
 
 
 #: Modules imported before the clock starts (import time is not the task's).
@@ -229,7 +234,7 @@ class Task:
     name: str
     kind: str  # "floor", "ours" or "peer"
     what: str
-    run: Callable[[str], float]
+    run: Callable[[str], Any]  # a number, or consensus labels (see check_value)
     ours: str | None = None  # for a peer: our task computing the same figure
     modules: tuple[str, ...] = OURS_MODULES
 
@@ -299,9 +304,10 @@ def worker(task: str, path: str) -> int:
         importlib.import_module(module)
     run = BY_NAME[task].run
     t0 = time.perf_counter()
-    value = run(path)
+    result = run(path)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    value = check_value(result, path)
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "value": value}))
     return 0
 
@@ -503,6 +509,29 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def earlier_rows(
+    files: list[Path],
+    sizes: set[int],
+    history: dict[str, list[tuple[int, float]]],
+    stopped: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Rows of earlier result files for other sizes, smallest first; fills history and stopped."""
+    rows = [r for f in files for r in json.loads(f.read_text())["results"] if r["n"] not in sizes]
+    rows.sort(
+        key=lambda r: (r["n"], list(BY_NAME).index(r["task"]) if r["task"] in BY_NAME else 99)
+    )
+    for r in rows:
+        if r["task"] not in history:
+            continue
+        if r["status"] == "ok":
+            history[r["task"]].append((r["n"], r["median_s"]))
+        elif not r["status"].startswith("not run"):
+            stopped[r["task"]] = f"{r['status']} at {r['size']}"
+        else:
+            stopped[r["task"]] = r["status"].removeprefix("not run: ")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, make the missing data files, run, print and save."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -516,6 +545,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", type=float, default=16.0, metavar="GB")
     parser.add_argument("--data-dir", type=Path, default=generate.DEFAULT_DIR)
     parser.add_argument("--out", type=Path, help="the JSON file to write")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="JSON",
+        help="earlier results (smaller sizes): kept in the table, and the starting point of "
+        "estimates and of tasks already stopped",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         return worker(*args.worker)
@@ -523,9 +561,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
 
     info = machine()
-    rows: list[dict[str, Any]] = []
     history: dict[str, list[tuple[int, float]]] = {t: [] for t in args.tasks}
     stopped: dict[str, str] = {}
+    rows = earlier_rows(args.merge, set(args.sizes), history, stopped)
     tasks = [BY_NAME[name] for name in args.tasks]
     for n in sorted(args.sizes):
         path = generate.default_path(n, args.data_dir)

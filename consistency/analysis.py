@@ -8,7 +8,6 @@ dashboard caches their results.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -18,7 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from consistency.engine import Profile, profile
+from consistency.engine import Profile, kept, profile
 from consistency.errors import InvalidArgument, NotComputable
 from consistency.store import Store, ViewFilter
 
@@ -77,14 +76,8 @@ def view_table(store: Store, dataset: str, view: ViewFilter | None = None) -> It
         with own(dataset, view) as table:
             yield table
         return
-    backend = store.backend()
-    name = f"_view_{uuid.uuid4().hex}"
-    table = backend.create_table(name, obj=store.annotations(dataset, view), temp=True)
-    try:
+    with kept(store.annotations(dataset, view), store.backend()) as table:
         yield table
-    finally:
-        # raw SQL: Ibis 12 with this sqlglot writes DROP TABLE without the name
-        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 #: How many known values an error message lists before "... and N more".

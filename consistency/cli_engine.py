@@ -21,7 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 from consistency.errors import InvalidArgument
-from consistency.spark import ENGINES, check_engine, default_engine, open_annotations, spark_session
+from consistency.spark import (
+    ENGINES,
+    check_engine,
+    default_engine,
+    open_annotations,
+    spark_errors,
+    spark_session,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -87,8 +94,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             )
         return _store_handler[EXTENDED](args)
     session = spark_session(args.spark_master, spark_conf(args.spark_conf))
-    store = open_annotations(args.target, engine, session=session, predictions=args.predictions)
-    result: dict[str, Any] = analyze(store, store.dataset, cli._view(args), cli._options(args))
+    with spark_errors(f"analyze '{args.target}' on Spark"):
+        store = open_annotations(args.target, engine, session=session, predictions=args.predictions)
+        result: dict[str, Any] = analyze(store, store.dataset, cli._view(args), cli._options(args))
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False, default=str))
     else:

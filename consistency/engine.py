@@ -19,7 +19,9 @@ item bootstrap becomes a multinomial draw over patterns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,6 +181,32 @@ def label_dictionary(ann: ir.Table) -> pd.DataFrame:
     """
     df = ann.group_by("label").agg(n=ann.count()).execute()
     return label_table(df["label"], df["n"])
+
+
+@contextmanager
+def kept(expr: ir.Table, backend: Any = None) -> Iterator[ir.Table]:
+    """``expr`` computed once and kept in the engine until the block ends.
+
+    DuckDB writes a temporary table (in the connection ``backend``, default
+    the expression's own), dropped on exit; Spark caches it in the executors'
+    memory and releases it. Used where several queries read one intermediate
+    result.
+    """
+    backend = backend or expr._find_backend(use_default=True)
+    if backend.name != "duckdb":
+        cached = expr.cache()
+        try:
+            yield cached
+        finally:
+            cached.release()
+        return
+    name = f"_kept_{uuid.uuid4().hex}"
+    table = backend.create_table(name, obj=expr, temp=True)
+    try:
+        yield table
+    finally:
+        # raw SQL: Ibis 12 with this sqlglot writes DROP TABLE without the name
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 # ---- count patterns in the engine ----------------------------------------------

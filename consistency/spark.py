@@ -27,7 +27,6 @@ Spark master with ``--spark-master`` or ``CONSISTENCY_SPARK_MASTER``.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +38,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from consistency.engine import kept
 from consistency.errors import ConsistencyError, DatasetNotFound, InvalidArgument
 from consistency.io._build import find_column
 from consistency.store import ViewFilter, filter_view, round_sort_key, slugify
@@ -129,6 +129,9 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     if master is None:
         active = SparkSession.getActiveSession()
         if active is not None:
+            with spark_errors("set the Spark settings"):
+                for key, value in (conf or {}).items():
+                    active.conf.set(key, value)
             return active
         master = DEFAULT_MASTER
     settings = dict(COMMON_CONF)
@@ -139,9 +142,28 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     builder = SparkSession.builder.master(master).appName("consistency")
     for key, value in settings.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    with spark_errors(f"start Spark on master '{master}' (Java 17 must be installed)"):
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+@contextmanager
+def spark_errors(doing: str) -> Iterator[None]:
+    """Turn an error of Spark or of its Java bridge into a :class:`ConsistencyError`.
+
+    The message says what was being done and Spark's first line, without the
+    Java stack trace.
+    """
+    try:
+        yield
+    except ConsistencyError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ConsistencyError(f"could not {doing}: {first.strip()[:300]}") from None
 
 
 def connect(engine: str = "duckdb", session: Any = None) -> Any:
@@ -290,12 +312,19 @@ class TableStore:
         """Which cleanups the table needs, so that clean data is read as it is.
 
         Stripping ids and dropping empty cells on every row of every query is
-        costly (a string function per row); two cheap queries say whether any
-        row needs it: the distinct (label, labeler, round) combinations, and
-        one scan of the item ids (empty, leading or trailing whitespace, null).
+        costly (a string function per row); one cheap query says whether any
+        row needs it: the distinct (label, labeler, round) combinations, each
+        with whether one of its item ids is bad (empty, leading or trailing
+        whitespace, null).
         """
         small = [cols[r] for r in ("label", "labeler_id", "round") if cols.get(r)]
-        combos = table.group_by(small).agg(n=table.count()).execute()
+        item = table[cols["item_id"]]
+        if item.type().is_string():
+            edge = item.left(1).isin(list(_WHITESPACE)) | item.right(1).isin(list(_WHITESPACE))
+            bad = ibis.ifelse(item.isnull() | (item.length() == 0) | edge, 1, 0)
+        else:
+            bad = ibis.ifelse(item.isnull(), 1, 0)
+        combos = table.group_by(small).agg(bad_item=bad.max()).execute()
 
         def dirty(role: str, strip: bool) -> bool:
             name = cols.get(role)
@@ -308,15 +337,8 @@ class TableStore:
                     return True
             return False
 
-        item = table[cols["item_id"]]
-        if item.type().is_string():
-            edge = item.left(1).isin(list(_WHITESPACE)) | item.right(1).isin(list(_WHITESPACE))
-            bad = ibis.ifelse(item.isnull() | (item.length() == 0) | edge, 1, 0)
-        else:
-            bad = ibis.ifelse(item.isnull(), 1, 0)
-        scan = table.aggregate(bad=bad.max()).execute()
         return {
-            "item_id": bool(scan["bad"].iat[0] or 0),
+            "item_id": bool(combos["bad_item"].fillna(0).max() or 0) if len(combos) else False,
             "labeler_id": dirty("labeler_id", strip=True),
             "label": dirty("label", strip=False),
             "round": dirty("round", strip=True),
@@ -582,22 +604,8 @@ class TableStore:
 
         Spark caches them in the executors' memory; DuckDB writes a temporary table.
         """
-        ann = self.annotations(dataset, view)
-        backend = self.backend()
-        if backend.name != "duckdb":
-            cached = ann.cache()
-            try:
-                yield cached
-            finally:
-                cached.release()
-            return
-        name = f"_view_{uuid.uuid4().hex}"
-        table = backend.create_table(name, obj=ann, temp=True)
-        try:
+        with kept(self.annotations(dataset, view), self.backend()) as table:
             yield table
-        finally:
-            # raw SQL: Ibis 12's drop_table writes DROP TABLE without the name
-            backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
     def close(self) -> None:
         """Nothing to close: the engine's session belongs to the caller."""

@@ -200,3 +200,39 @@ def test_majority_vote_matches_its_definition_on_generated_data(small: Path) -> 
     clear = ~expected_tie
     assert (g.loc[clear, "label"] == counts[clear].idxmax(axis=1)).all()
     np.testing.assert_allclose(g["confidence"], top / counts.sum(axis=1))
+
+
+def test_earlier_results_seed_history_and_stopped_tasks(tmp_path: Path) -> None:
+    def row(n: int, task: str, status: str, median: float | None) -> dict:
+        return {
+            "n": n,
+            "size": generate.size_name(n),
+            "task": task,
+            "status": status,
+            "median_s": median,
+        }
+
+    earlier = tmp_path / "small.json"
+    earlier.write_text(
+        json.dumps(
+            {
+                "results": [
+                    row(10**6, "nltk", "stopped: time > 300 s", None),
+                    row(10**5, "ours.alpha", "ok", 0.2),
+                    row(10**6, "ours.alpha", "ok", 1.5),
+                    row(10**7, "ours.alpha", "ok", 9.0),  # the size being rerun: dropped
+                    row(10**7, "crowdkit.ds", "not run: stopped: time > 300 s at 1e6", None),
+                ]
+            }
+        )
+    )
+    history = {"ours.alpha": [], "nltk": [], "crowdkit.ds": []}
+    stopped: dict[str, str] = {}
+    rows = run.earlier_rows([earlier], {10**7}, history, stopped)
+    assert [(r["n"], r["task"]) for r in rows] == [
+        (10**5, "ours.alpha"),
+        (10**6, "ours.alpha"),
+        (10**6, "nltk"),
+    ]
+    assert history["ours.alpha"] == [(10**5, 0.2), (10**6, 1.5)]
+    assert stopped == {"nltk": "stopped: time > 300 s at 1e6"}

@@ -154,6 +154,7 @@ def main_figures(store: TableStore, view: ViewFilter) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Any:
     import pyspark  # noqa: F401  (in the test extra: the Spark test runs in CI)
+
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     session = spark_session(
         "local[2]",
@@ -362,3 +363,19 @@ def test_engine_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CONSISTENCY_ENGINE", "sparkk")
     with pytest.raises(InvalidArgument, match="unknown engine 'sparkk'"):
         default_engine()
+
+
+def test_spark_errors_become_one_line_reports() -> None:
+    from consistency.errors import ConsistencyError
+    from consistency.spark import spark_errors
+
+    spark_like = type("AnalysisException", (Exception,), {"__module__": "pyspark.errors"})
+    message = "\n[TABLE_OR_VIEW_NOT_FOUND] The table `db.labels` cannot be found.\n\tat org"
+    with pytest.raises(ConsistencyError) as info, spark_errors("analyze 'db.labels' on Spark"):
+        raise spark_like(message)
+    assert str(info.value) == (
+        "could not analyze 'db.labels' on Spark: "
+        "[TABLE_OR_VIEW_NOT_FOUND] The table `db.labels` cannot be found."
+    )
+    with pytest.raises(KeyError), spark_errors("anything"):
+        raise KeyError("not Spark's: a bug, not a report")

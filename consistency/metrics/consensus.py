@@ -19,10 +19,13 @@ dense labelers x items matrix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Literal, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -38,14 +41,20 @@ from consistency.engine import (
     decode_keys,
     fitting_bits,
     item_keys,
+    kept,
     key_columns,
-    label_dictionary,
+    label_labeler_counts,
     label_table,
 )
 from consistency.errors import InvalidArgument
 
 Init = Literal["majority", "majority_hard"]
 INITS: tuple[str, ...] = ("majority", "majority_hard")
+
+#: Items per block of the EM steps (see :attr:`_Coded.blocks`).
+BLOCK_ITEMS = 32_768
+
+T = TypeVar("T")
 
 #: Floor of a used confusion cell and of a prior (as crowd-kit's DawidSkene).
 EPS = 1e-10
@@ -187,11 +196,8 @@ def majority_vote(ann: ir.Table) -> pd.DataFrame:
     votes = per.column("m").to_numpy().astype(np.int64)
     df = pd.DataFrame(
         {
-            "item_id": per.column("item_id")
-            .to_numpy(zero_copy_only=False)
-            .astype(str)
-            .astype(object),
-            "label": np.array(label, dtype=object)[inverse],
+            "item_id": per.column("item_id").to_pandas(),
+            "label": pa.array(label, type=pa.string()).take(pa.array(inverse)).to_pandas(),
             "confidence": top[inverse].astype(float) / votes.astype(float),
             "votes": votes,
             "tie": np.array([len(t) > 1 for t in tied], dtype=bool)[inverse],
@@ -255,10 +261,29 @@ class _Coded:
     @cached_property
     def incidence(self) -> sparse.csr_matrix:
         k = len(self.classes)
+        shape = (len(self.items), len(self.labelers) * k)
+        if len(self.item) and np.all(self.item[1:] >= self.item[:-1]):
+            # rows already in item order: the row pointers are a running count
+            indptr = np.zeros(len(self.items) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.item, minlength=len(self.items)), out=indptr[1:])
+            column = self.labeler * k + self.label
+            return sparse.csr_matrix((np.ones(len(self.item)), column, indptr), shape=shape)
         return sparse.csr_matrix(
-            (np.ones(len(self.item)), (self.item, self.labeler * k + self.label)),
-            shape=(len(self.items), len(self.labelers) * k),
+            (np.ones(len(self.item)), (self.item, self.labeler * k + self.label)), shape=shape
         )
+
+    @cached_property
+    def blocks(self) -> list[tuple[int, int, sparse.csr_matrix]]:
+        """The incidence matrix cut into row blocks of :data:`BLOCK_ITEMS` items.
+
+        EM works block by block: a block's U x K arrays stay in the processor's
+        cache, and blocks run on several cores at once.
+        """
+        a = self.incidence
+        n = a.shape[0]
+        return [
+            (i, min(i + BLOCK_ITEMS, n), a[i : i + BLOCK_ITEMS]) for i in range(0, n, BLOCK_ITEMS)
+        ]
 
     @cached_property
     def used(self) -> np.ndarray:
@@ -268,70 +293,94 @@ class _Coded:
         return (np.bincount(key, minlength=len(self.labelers) * k) > 0).reshape(-1, 1, k)
 
 
-def _sorted_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a text column into its sorted distinct values (as ``pd.factorize(sort=True)``)."""
-    column = column.cast(pa.string())
-    values = pc.unique(column)
-    values = values.take(pc.sort_indices(values))  # code point order, as Python sorts str
-    codes = pc.index_in(column, value_set=values)
-    return np.asarray(codes, dtype=np.int64), values.to_numpy(zero_copy_only=False)
-
-
 def _code_annotations(ann: ir.Table) -> _Coded:
-    """Fetch ``item_id, labeler_id, label`` (as Arrow) and turn them into three integer arrays."""
-    classes = class_order(ann)
+    """The annotations as three integer arrays, coded in the engine.
+
+    One small query gives the labels and labelers (their codes are their
+    positions in canonical label order and in sorted labeler order); the
+    distinct items, numbered in sorted order (code point order, as Python
+    sorts str), are kept in the engine for the time of the call; a join then
+    fetches one row of three integers per annotation. Nothing per annotation
+    is hashed in Python.
+    """
     t = ann.select(
         item_id=ann.item_id.cast("string"),
         labeler_id=ann.labeler_id.cast("string"),
         label=ann.label.cast("string"),
-    ).to_pyarrow()
-    item, items = _sorted_codes(t.column("item_id"))
-    labeler, labelers = _sorted_codes(t.column("labeler_id"))
-    label = pc.index_in(
-        t.column("label").cast(pa.string()), value_set=pa.array(list(classes), type=pa.string())
     )
+    ll = label_labeler_counts(t)
+    if ll.empty:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Coded(empty, empty, empty, np.zeros(0, object), np.zeros(0, object), ())
+    classes = tuple(label_table(ll["label"], ll["n"])["label"].tolist())
+    labelers = sorted(ll["labeler_id"].astype(str).unique().tolist())
+    codes = ibis.memtable(
+        pd.DataFrame({"dc_label": list(classes), "dc_y": np.arange(len(classes))})
+    )
+    who = ibis.memtable(pd.DataFrame({"dc_labeler": labelers, "dc_l": np.arange(len(labelers))}))
+    distinct = t.select("item_id").distinct()
+    with kept(distinct.mutate(dc_i=ibis.row_number().over(order_by=distinct.item_id))) as items:
+        j = t.join(items, t.item_id == items.item_id)
+        j = j.join(codes, j.label == codes.dc_label)
+        j = j.join(who, j.labeler_id == who.dc_labeler)
+        rows = j.select(i=j.dc_i.cast("int64"), l=j.dc_l.cast("int64"), y=j.dc_y.cast("int64"))
+        rows = rows.order_by("i")  # item order: the incidence matrix is then built directly
+        arrays = rows.to_pyarrow()
+        names = items.order_by("dc_i").select("item_id").to_pyarrow().column("item_id")
     return _Coded(
-        item,
-        labeler,
-        np.asarray(label, dtype=np.int64),
-        np.asarray(items, dtype=object),
+        *(np.asarray(arrays.column(c), dtype=np.int64) for c in ("i", "l", "y")),
+        np.asarray(names.to_numpy(zero_copy_only=False), dtype=object),
         np.asarray(labelers, dtype=object),
         classes,
     )
 
 
-def class_order(ann: ir.Table) -> tuple[str, ...]:
-    """The labels in canonical order (numbers by value, then names), as :func:`label_dictionary`."""
-    if "label_value" not in ann.columns:
-        ann = ann.mutate(label_value=ibis.null("float64"))
-    return tuple(label_dictionary(ann)["label"].tolist())
+def _initial_posteriors(d: _Coded, init: Init, pool: Executor | None = None) -> np.ndarray:
+    """Vote shares per item (``majority``) or the one-hot vote winner, ties split (``majority_hard``).
 
-
-def _initial_posteriors(d: _Coded, init: Init) -> np.ndarray:
-    """Vote shares per item (``majority``) or the one-hot vote winner, ties split (``majority_hard``)."""
+    The votes n_uc are one sparse product: A @ S, where S sums the K label
+    columns of every labeler's block.
+    """
     k = len(d.classes)
-    votes = np.bincount(d.item * k + d.label, minlength=len(d.items) * k)
-    votes = votes.reshape(len(d.items), k).astype(float)
-    if init == "majority_hard":
-        votes = (votes == votes.max(axis=1, keepdims=True)).astype(float)
-    return votes / votes.sum(axis=1, keepdims=True)
+    ones = np.ones(k)
+    total = np.tile(np.eye(k), (len(d.labelers), 1))
+    post = np.empty((len(d.items), k))
+
+    def block(b: tuple[int, int, sparse.csr_matrix]) -> None:
+        votes = np.asarray(b[2] @ total)
+        if init == "majority_hard":
+            votes = (votes == votes.max(axis=1, keepdims=True)).astype(float)
+        post[b[0] : b[1]] = votes / (votes @ ones)[:, None]
+
+    _blockwise(pool, block, d.blocks)
+    return post
 
 
-def _m_step(d: _Coded, post: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+def _blockwise(pool: Executor | None, fn: Callable[..., T], blocks: list) -> list[T]:
+    """``fn`` on every block, on the pool's threads when there is one; results in block order."""
+    return list(pool.map(fn, blocks)) if pool is not None else [fn(b) for b in blocks]
+
+
+def _m_step(
+    d: _Coded, post: np.ndarray, smoothing: float, pool: Executor | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Priors p_k = mean_u T_uk; confusions pi_l[k, c] proportional to s + sum T_uk over l's labels c.
 
     The sums over annotations are one sparse product: (A^T T)[l * K + c, k] =
-    sum over l's annotations with label c of T_uk.
+    sum over l's annotations with label c of T_uk (summed block by block).
     """
     k = len(d.classes)
     n_lab = len(d.labelers)
-    counts = np.asarray(d.incidence.T @ post).reshape(n_lab, k, k).transpose(0, 2, 1)
-    counts = counts + smoothing
+    parts = _blockwise(pool, lambda b: np.asarray(b[2].T @ post[b[0] : b[1]]), d.blocks)
+    counts = np.sum(parts, axis=0) if parts else np.zeros((n_lab * k, k))
+    counts = counts.reshape(n_lab, k, k).transpose(0, 2, 1) + smoothing
     counts = np.where(d.used, np.maximum(counts, EPS), counts)
     return post.mean(axis=0), counts / counts.sum(axis=2, keepdims=True)
 
 
-def _e_step(d: _Coded, priors: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, float]:
+def _e_step(
+    d: _Coded, priors: np.ndarray, conf: np.ndarray, pool: Executor | None = None
+) -> tuple[np.ndarray, float]:
     """Posteriors T_uk proportional to p_k prod_{(u,l,c)} pi_l[k, c], and the log-likelihood.
 
     The sum of log pi_l[k, c] over an item's annotations is one sparse product,
@@ -341,13 +390,44 @@ def _e_step(d: _Coded, priors: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray
     with np.errstate(divide="ignore"):
         log_conf = np.log(conf)
     per_pair = np.where(d.used, log_conf, 0.0).transpose(0, 2, 1).reshape(-1, k)
-    score = np.asarray(d.incidence @ per_pair)
-    score += np.log(np.maximum(priors, EPS))
-    top = score.max(axis=1, keepdims=True)
-    scaled = np.exp(score - top)
-    total = scaled.sum(axis=1, keepdims=True)
-    log_likelihood = float((top[:, 0] + np.log(total[:, 0])).sum())
-    return scaled / total, log_likelihood
+    log_prior = np.log(np.maximum(priors, EPS))
+    post = np.empty((len(d.items), k))
+
+    def block(b: tuple[int, int, sparse.csr_matrix]) -> float:
+        start, stop, a = b
+        out = post[start:stop]
+        out[:] = a @ per_pair
+        return _softmax_rows(out, log_prior, lambda rows: np.asarray(a[rows] @ per_pair))
+
+    log_likelihood = float(sum(_blockwise(pool, block, d.blocks)))
+    return post, log_likelihood
+
+
+def _softmax_rows(
+    score: np.ndarray, log_prior: np.ndarray, again: Callable[[np.ndarray], np.ndarray]
+) -> float:
+    """Rows of log-scores (without the log prior) to posteriors, in place; returns sum_u log Z_u.
+
+    Each row is shifted for range by its mean (a cheap product), or by its
+    maximum where the mean leaves the sum out of a safe range; those rows are
+    computed again (``again(mask)`` gives their scores).
+    """
+    k = score.shape[1]
+    ones = np.ones(k)
+    score += log_prior
+    shift = score @ (ones / k)
+    score -= shift[:, None]
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(score, out=score)
+    total = score @ ones
+    wild = ~((total > 1e-250) & (total < 1e250))
+    if wild.any():
+        rows = again(wild) + log_prior
+        shift[wild] = rows.max(axis=1)
+        score[wild] = np.exp(rows - shift[wild, None])
+        total[wild] = score[wild] @ ones
+    score /= total[:, None]
+    return float((shift + np.log(total)).sum())
 
 
 def _check_ds_arguments(max_iter: int, tol: float, init: str, smoothing: float) -> None:
@@ -418,20 +498,22 @@ def dawid_skene(
     d = _code_annotations(ann)
     if len(d.item) == 0:
         return _empty_ds(d.classes)
-    post = _initial_posteriors(d, init)
-    priors, conf = _m_step(d, post, smoothing)
     previous = None
     converged = False
     iterations = 0
     log_likelihood = float("nan")
-    for iterations in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
-        post, log_likelihood = _e_step(d, priors, conf)
-        if previous is not None and abs(log_likelihood - previous) / len(d.item) < tol:
-            converged = True
-            break
-        previous = log_likelihood
-        if iterations < max_iter:
-            priors, conf = _m_step(d, post, smoothing)
+    threads = min(os.cpu_count() or 1, len(d.blocks))
+    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+        post = _initial_posteriors(d, init, pool)
+        priors, conf = _m_step(d, post, smoothing, pool)
+        for iterations in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
+            post, log_likelihood = _e_step(d, priors, conf, pool)
+            if previous is not None and abs(log_likelihood - previous) / len(d.item) < tol:
+                converged = True
+                break
+            previous = log_likelihood
+            if iterations < max_iter:
+                priors, conf = _m_step(d, post, smoothing, pool)
     return _ds_result(d, post, priors, conf, iterations, converged, log_likelihood)
 
 

@@ -388,3 +388,29 @@ def test_gold_accuracy_lies_in_its_wilson_interval(
         assert 0 <= g.ci_low <= g.accuracy <= g.ci_high <= 1
     else:
         assert np.isnan(g.accuracy) and g.reason is not None
+
+
+def test_dawid_skene_handles_items_with_hundreds_of_labels() -> None:
+    # 400 labels on one item put its log-scores thousands apart: the softmax must
+    # fall back to the row maximum there (a mean shift would overflow exp).
+    rows = separated_rows(3, items=60)
+    rows += [("crowded", f"w{j % 8}", "ab"[j % 9 == 0]) for j in range(400)]
+    assert compare_with_crowdkit(rows, 10) < 1e-9
+    res = dawid_skene(table(rows), max_iter=10)
+    post = res.posteriors.to_numpy()
+    assert np.isfinite(post).all() and np.allclose(post.sum(axis=1), 1.0)
+    assert res.labels.set_index("item_id").loc["crowded", "label"] == "a"
+    assert np.isfinite(res.log_likelihood)
+
+
+def test_dawid_skene_by_blocks_on_threads_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    import consistency.metrics.consensus as consensus
+
+    rows = separated_rows(4, items=100)
+    whole = dawid_skene(table(rows), max_iter=30)
+    monkeypatch.setattr(consensus, "BLOCK_ITEMS", 7)  # 15 blocks, on a pool of threads
+    blocks = dawid_skene(table(rows), max_iter=30)
+    assert blocks.iterations == whole.iterations
+    np.testing.assert_allclose(blocks.posteriors, whole.posteriors, rtol=0, atol=1e-12)
+    assert blocks.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
+    assert compare_with_crowdkit(rows, 30) < 1e-9  # with 7 items a block, still crowd-kit's EM
