@@ -101,25 +101,23 @@ def task_ours_alpha(path: str) -> float:
     from consistency.engine import profile
     from consistency.metrics.alpha import alpha
 
-    return alpha(profile(_ours_table(path).annotations()))
+    return alpha(profile(_ours_table(path).annotations(), repeats=False))
 
 
-def _core(ann: Any) -> tuple[Any, float]:
-    from consistency.engine import profile
+def _core(ann: Any, repeats: bool) -> tuple[Any, float]:
     from consistency.metrics.alpha import alpha, coincidence
     from consistency.metrics.classes import per_class
-    from consistency.metrics.consensus import majority_vote
+    from consistency.metrics.consensus import profile_and_majority
 
-    p = profile(ann)
+    p, _ = profile_and_majority(ann, repeats=repeats)
     value = alpha(p)
     per_class(p)
     coincidence(p)
-    majority_vote(ann)
     return p, value
 
 
 def task_ours_core(path: str) -> float:
-    return _core(_ours_table(path).annotations())[1]
+    return _core(_ours_table(path).annotations(), repeats=False)[1]
 
 
 def task_ours_full(path: str) -> float:
@@ -130,7 +128,7 @@ def task_ours_full(path: str) -> float:
 
     source = _ours_table(path)
     ann = source.annotations()
-    p, value = _core(ann)
+    p, value = _core(ann, repeats=True)  # the analysis reports repeated labels
     alpha_with_ci(p, n_boot=1000, seed=0)
     dawid_skene(ann, max_iter=DS_MAX_ITER)
     labelers(ann, source.items())

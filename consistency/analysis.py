@@ -299,14 +299,21 @@ def consensus_table(
 
 
 def consensus_summary(
-    store: Store, dataset: str, view: ViewFilter | None, ann: ir.Table | None = None
+    store: Store,
+    dataset: str,
+    view: ViewFilter | None,
+    ann: ir.Table | None = None,
+    mv: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Majority vote (ties, gold accuracy) and Dawid–Skene (gold accuracy, iterations)."""
+    """Majority vote (ties, gold accuracy) and Dawid–Skene (gold accuracy, iterations).
+
+    ``mv``: the view's majority vote when already computed.
+    """
     from consistency.metrics.consensus import dawid_skene, gold_accuracy, majority_vote
 
     ann = _view_ann(store, dataset, view, ann)
     items = store.items(dataset)
-    mv = majority_vote(ann)
+    mv = majority_vote(ann) if mv is None else mv
     ds = dawid_skene(ann, max_iter=DS_MAX_ITER)
     g_mv = gold_accuracy(mv, items)
     g_ds = gold_accuracy(ds.labels, items)
@@ -593,7 +600,9 @@ def analyze(
     view = view or ViewFilter()
     check_view(store, dataset, view)
     with view_table(store, dataset, view) as ann:
-        p = profile(ann)
+        from consistency.metrics.consensus import profile_and_majority
+
+        p, mv = profile_and_majority(ann)
         require_annotations(p, dataset, view)
         summary = dataset_summary(store, dataset, view, p)
         ov = overall(p, options)
@@ -676,7 +685,7 @@ def analyze(
             "per_class": _records(classes[[c for c in per_class_cols if c in classes.columns]]),
             "labelers": _records(labelers_df),
             "kappa_pairs": _records(kappa_pairs(store, dataset, view, options, ann)),
-            "consensus": consensus_summary(store, dataset, view, ann),
+            "consensus": consensus_summary(store, dataset, view, ann, mv),
             "confusion": confusion_summary(p),
             "slices": _records(slices),
             "rounds": _records(rounds),

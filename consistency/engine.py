@@ -45,7 +45,8 @@ class Profile:
         counts: P x K integer array; ``counts[p, c]`` = n_uc for items of pattern p.
         weight: length-P integer array; number of items with pattern p.
         annotations: total number of annotations behind the profile.
-        repeats: annotations beyond the first by the same labeler on the same item.
+        repeats: annotations beyond the first by the same labeler on the same item
+            (None when not counted, see :func:`profile`).
         label_totals: length-K total count of each label (all items).
     """
 
@@ -54,7 +55,7 @@ class Profile:
     counts: np.ndarray
     weight: np.ndarray
     annotations: int = 0
-    repeats: int = 0
+    repeats: int | None = 0
     labelers: int = 0
     label_totals: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
@@ -194,6 +195,9 @@ def kept(expr: ir.Table, backend: Any = None) -> Iterator[ir.Table]:
     """
     backend = backend or expr._find_backend(use_default=True)
     if backend.name != "duckdb":
+        # Ibis 12's PySpark cache compiles the query without registering the
+        # in-memory tables it joins (label codes, labeler bits): register them.
+        backend._run_pre_execute_hooks(expr)
         cached = expr.cache()
         try:
             yield cached
@@ -353,7 +357,7 @@ def distinct_pairs(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
     )
 
 
-def profile(ann: ir.Table) -> Profile:
+def profile(ann: ir.Table, repeats: bool = True) -> Profile:
     """Build the :class:`Profile` of an annotation table in the engine.
 
     Queries: the annotations per (label, labeler), which give the label
@@ -362,29 +366,54 @@ def profile(ann: ir.Table) -> Profile:
     (see :func:`item_keys`) and groups the items by key. Linear in the number
     of annotations; returns P x K numbers. Repeated labels (a labeler labeling
     an item twice) come from per-item bit sets of labelers, or from the
-    distinct (item, labeler) pairs when there are very many labelers.
+    distinct (item, labeler) pairs when there are very many labelers; with
+    ``repeats=False`` they are not counted (``Profile.repeats`` is None),
+    which spares the engine the labelers' bit sets.
     """
     ll = label_labeler_counts(ann)
     if ll.empty:
-        return Profile(
-            (), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
-        )
+        return empty_profile()
     labels = label_table(ll["label"], ll["n"])
     labelers = sorted(ll["labeler_id"].astype(str).unique().tolist())
-    df, counts = pattern_counts(ann, labels["label"].tolist(), labelers=labelers)
-    n_ann = int(ll["n"].sum())
-    if "repeats" in df.columns:
-        repeats = int(df["repeats"].sum())
-    else:
-        repeats = n_ann - int(distinct_pairs(ann)["distinct"].iat[0])
+    df, counts = pattern_counts(
+        ann, labels["label"].tolist(), labelers=labelers if repeats else None
+    )
+    return profile_from_patterns(ann, df, counts, labels, len(labelers), repeats)
+
+
+def empty_profile() -> Profile:
+    """The profile of no annotations."""
+    return Profile((), np.zeros(0), np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+def profile_from_patterns(
+    ann: ir.Table,
+    patterns: pd.DataFrame,
+    counts: np.ndarray,
+    labels: pd.DataFrame,
+    labelers: int,
+    repeats: bool = True,
+) -> Profile:
+    """The :class:`Profile` from :func:`pattern_counts`' rows and counts and the label table.
+
+    Repeats come from the rows' ``repeats`` column, or from the distinct
+    (item, labeler) pairs of ``ann`` when it is absent; None when ``repeats``
+    is false.
+    """
+    n_ann = int(labels["n"].sum())
+    n_repeats: int | None = None
+    if "repeats" in patterns.columns:
+        n_repeats = int(patterns["repeats"].sum())
+    elif repeats:
+        n_repeats = n_ann - int(distinct_pairs(ann)["distinct"].iat[0])
     return _compact(
         counts,
-        df["items"].to_numpy(dtype=np.int64),
+        patterns["items"].to_numpy(dtype=np.int64),
         tuple(labels["label"].tolist()),
         labels["value"].to_numpy(dtype=float),
         annotations=n_ann,
-        repeats=repeats,
-        labelers=len(labelers),
+        repeats=n_repeats,
+        labelers=labelers,
         label_totals=labels["n"].to_numpy(dtype=np.int64),
     )
 
@@ -508,7 +537,9 @@ def combine(profiles: list[Profile]) -> Profile:
         tuple(labels),
         np.array([label_value_or_nan(x) for x in labels], dtype=float),
         annotations=sum(p.annotations for p in profiles),
-        repeats=sum(p.repeats for p in profiles),
+        repeats=None
+        if any(p.repeats is None for p in profiles)
+        else sum(p.repeats or 0 for p in profiles),
         labelers=max(p.labelers for p in profiles),
         label_totals=totals,
     )

@@ -254,16 +254,3 @@ def test_one_process_cannot_hold_a_store_in_two_modes(tmp_path: Path) -> None:
         )
     finally:
         writer.close()
-
-
-# ---- the real server ---------------------------------------------------------------------------
-def _load_test_module():  # noqa: ANN202
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-

@@ -1,8 +1,11 @@
 """Nobody gets in: text stays text, values never become SQL, files stay in the data folder.
 
-* Labels, class names, labeler and item ids and metadata holding Markdown links,
-  images and HTML are shown as text on every dashboard page (checked on every
-  element that renders Markdown: text, captions, alerts, titles and widget labels).
+* Labels, class names, labeler and item ids, rounds, models, file references and
+  metadata names and values holding Markdown links, images, HTML, emphasis and
+  Streamlit directives are shown as text on every dashboard page (checked on
+  every string Streamlit renders as Markdown: text, captions, alerts, headings,
+  figure cards, tooltips, widget labels and options, expander and tab labels),
+  and so are the hostile values of a link in the errors about them.
 * SQL in labels and in URL parameters is data: stored verbatim, matched as
   values, never run. The library builds no SQL from values (pinned inventory).
 * Item file references resolve only inside the data folder.
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,13 +23,17 @@ from typing import Any
 
 import pytest
 from fixtures.snapshots import digest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from streamlit.testing.v1 import AppTest
 
 from consistency.errors import DatasetNotFound
-from consistency.io import Source, read_source
+from consistency.io import Source, read_predictions, read_source
 from consistency.settings import resolve_data_ref
 from consistency.store import Store, ViewFilter
+from consistency.ui.fmt import md
 from consistency.ui.items import resolve_image
+from consistency.ui.state import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 90
@@ -33,29 +41,74 @@ TIMEOUT = 90
 # ---- hostile data ------------------------------------------------------------------------
 CLASS_LINK = "[cls](https://evil.example/c)"
 CLASS_HTML = "<script>alert('c')</script>"
+CLASS_STYLE = ":red[**loud**]"
 LABELER = "[lab](https://evil.example/l)"
+LABELER_STYLE = "**bob** :blue[b]"
 ITEM = "![item](https://evil.example/i.png)"
+ITEM_HEADING = "# b <img src=x onerror=alert(1)>"
 FIELD = "camera"
 VALUE = "[val](https://evil.example/v)"
+FIELD_LINK = "[site](https://evil.example/f)"
+VALUE_MATH = "_north_ $x^2$"
+ROUND = "[r2](https://evil.example/r)"
+MODEL = "[m](https://evil.example/m)"
+REF = "![ref](https://evil.example/r.png)"
 SQL = "x'); DROP TABLE annotations; --"
 #: Strings that must never reach a Markdown-rendering element as they are.
-PAYLOADS = (CLASS_LINK, CLASS_HTML, LABELER, ITEM, VALUE, "https://evil.example")
+PAYLOADS = (
+    CLASS_LINK,
+    CLASS_HTML,
+    CLASS_STYLE,
+    LABELER,
+    LABELER_STYLE,
+    ITEM,
+    ITEM_HEADING,
+    VALUE,
+    FIELD_LINK,
+    VALUE_MATH,
+    ROUND,
+    MODEL,
+    REF,
+)
+
+#: item -> (camera, site, image) and the labels of LABELER, ann and LABELER_STYLE in round 1.
+_ITEMS: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]]] = {
+    ITEM: ((VALUE, VALUE_MATH, REF), (CLASS_LINK, CLASS_LINK, CLASS_HTML)),
+    ITEM_HEADING: ((VALUE, "south", "../../etc/passwd"), (CLASS_HTML, CLASS_HTML, CLASS_HTML)),
+    "c": (("cam_B", VALUE_MATH, "/etc/passwd"), (CLASS_LINK, "ok", "ok")),
+    "d": (("cam_B", "south", "file:///etc/passwd"), ("ok", "ok", CLASS_LINK)),
+    "e": ((VALUE, VALUE_MATH, "images/e.png"), (SQL, SQL, "ok")),
+    "f": (("cam_B", "south", "javascript:alert(1)"), ("ok", CLASS_HTML, CLASS_STYLE)),
+    "g": (("cam_B", "south", ""), (CLASS_STYLE, CLASS_STYLE, "ok")),
+}
+#: Round ROUND relabels three items.
+_ROUND_2 = {"c": ("ok", "ok", "ok"), "d": (CLASS_LINK, CLASS_LINK, "ok"), "f": (CLASS_HTML,) * 3}
+
+
+def _csv_row(*values: str) -> str:
+    return ",".join('"' + v.replace('"', '""') + '"' for v in values)
+
 
 HOSTILE_CSV = "\n".join(
     [
-        "item_id,labeler_id,label,camera,image",
+        _csv_row("item_id", "labeler_id", "label", FIELD, FIELD_LINK, "image", "round"),
         *(
-            f'"{item}","{who}","{label}","{cam}","{ref}"'
-            for item, cam, ref, votes in (
-                (ITEM, VALUE, "javascript:alert(1)", (CLASS_LINK, CLASS_LINK, CLASS_HTML)),
-                ("b", VALUE, "../../etc/passwd", (CLASS_HTML, CLASS_HTML, CLASS_HTML)),
-                ("c", "cam_B", "/etc/passwd", (CLASS_LINK, "ok", "ok")),
-                ("d", "cam_B", "file:///etc/passwd", ("ok", "ok", CLASS_LINK)),
-                ("e", VALUE, "images/e.png", (SQL, SQL, "ok")),
-                ("f", "cam_B", "", ("ok", CLASS_HTML, CLASS_HTML)),
+            _csv_row(item, who, label, *_ITEMS[item][0], round_)
+            for round_, votes_of in (
+                ("1", {i: v for i, (_, v) in _ITEMS.items()}),
+                (ROUND, _ROUND_2),
             )
-            for who, label in zip((LABELER, "ann", "bob"), votes, strict=True)
+            for item, votes in votes_of.items()
+            for who, label in zip((LABELER, "ann", LABELER_STYLE), votes, strict=True)
         ),
+    ]
+).encode()
+PREDICTIONS_CSV = "\n".join(
+    [
+        "item_id,predicted_label,model,confidence",
+        _csv_row(ITEM, CLASS_STYLE, MODEL, "0.9"),
+        _csv_row("c", "ok", MODEL, "0.8"),
+        _csv_row("d", CLASS_LINK, MODEL, "0.7"),
     ]
 ).encode()
 
@@ -67,16 +120,31 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         result = read_source(Source("hostile.csv", HOSTILE_CSV))
         store.import_result(result, file_name="hostile.csv", data=HOSTILE_CSV, dataset="hostile")
+        predictions = read_predictions(Source("p.csv", PREDICTIONS_CSV))
+        store.attach(
+            "hostile",
+            "predictions",
+            predictions,
+            file_name="p.csv",
+            data=PREDICTIONS_CSV,
+            format="csv",
+        )
     finally:
         store.close()
     return path
 
 
 # ---- 1. text stays text in the dashboard ------------------------------------------------------
-#: Element types whose text Streamlit renders as Markdown.
-MARKDOWN_TYPES = frozenset(
-    {"markdown", "caption", "title", "header", "subheader", "error", "warning", "info", "success"}
+#: Fields of Streamlit's element messages that are shown as plain text, never as Markdown:
+#: widget ids, the options and values of select boxes (PLAIN_OPTIONS), input placeholders,
+#: links' query strings, code blocks, chart specifications and tables' column settings
+#: (whose tooltips, which are Markdown, are checked on their own).
+PLAIN_FIELDS = frozenset(
+    {"id", "form_id", "placeholder", "raw_value", "raw_values", "query_string", "code_text", "spec"}
 )
+PLAIN_OPTIONS = frozenset({"selectbox", "multiselect"})
+#: CommonMark, as Streamlit renders it (tables and strikethrough as in GitHub's flavour).
+COMMONMARK = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 def _walk(node: Any) -> Iterator[Any]:
@@ -86,21 +154,57 @@ def _walk(node: Any) -> Iterator[Any]:
         yield from _walk(child)
 
 
+def _strings(message: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field path, text) of every string in a protobuf message, nested messages included."""
+    for field, value in message.ListFields():
+        if field.type not in (field.TYPE_STRING, field.TYPE_MESSAGE):
+            continue
+        name = path + field.name
+        values = [value] if isinstance(value, str) or hasattr(value, "ListFields") else list(value)
+        for v in values:
+            if isinstance(v, str):
+                yield name, v
+            elif hasattr(v, "ListFields"):
+                yield from _strings(v, name + ".")
+
+
 def _rendered_markdown(at: AppTest) -> Iterator[tuple[str, str]]:
-    """(where, text) of every string the page renders as Markdown."""
+    """(where, text) of every string of the page that Streamlit renders as Markdown.
+
+    Every string of every element and container counts (bodies, labels, values
+    and deltas of figure cards, tooltips, options, expander and tab labels...)
+    except the fields known to be plain text, so a new kind of element is
+    checked without being listed.
+    """
     for node in _walk(at._tree):
-        kind = getattr(node, "type", "")
-        if kind in MARKDOWN_TYPES:
-            yield kind, str(node.value)
-        label = getattr(node, "label", None)
-        if isinstance(label, str):
-            yield f"{kind} label", label
-        if kind == "radio":
-            yield from (("radio option", str(o)) for o in node.options)
         proto = getattr(node, "proto", None)
-        for block in ("expandable", "tab"):
-            if proto is not None and hasattr(proto, block) and proto.HasField(block):
-                yield block, getattr(proto, block).label
+        if not hasattr(proto, "ListFields"):
+            continue
+        kind = getattr(node, "type", type(node).__name__)
+        for name, text in _strings(proto):
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf == "columns":  # column headers are plain text, their tooltips Markdown
+                for column, config in json.loads(text).items():
+                    if config.get("help"):
+                        yield f"{kind} column {column!r} help", config["help"]
+            elif leaf not in PLAIN_FIELDS and not (leaf == "options" and kind in PLAIN_OPTIONS):
+                yield f"{kind} {name}", text
+
+
+def _tokens(tokens: list[Token]) -> Iterator[Token]:
+    for token in tokens:
+        yield token
+        yield from _tokens(token.children or [])
+
+
+def _markup(text: str) -> list[str]:
+    """The links to evil.example, images and HTML that ``text`` renders to as Markdown."""
+    return [
+        f"{t.type} {t.attrGet('href') or t.attrGet('src') or t.content}"
+        for t in _tokens(COMMONMARK.parse(text))
+        if t.type in ("image", "html_inline", "html_block")
+        or (t.type == "link_open" and "evil.example" in str(t.attrGet("href")))
+    ]
 
 
 def _page(db: Path, script: str, params: dict[str, str | list[str]]) -> AppTest:
@@ -110,6 +214,7 @@ def _page(db: Path, script: str, params: dict[str, str | list[str]]) -> AppTest:
     return at.run()
 
 
+#: The URL parameters putting each page's hostile name in focus.
 FOCUS: dict[str, dict[str, str | list[str]]] = {
     "overview": {},
     "classes": {"class": CLASS_LINK},
@@ -117,9 +222,76 @@ FOCUS: dict[str, dict[str, str | list[str]]] = {
     "recommendations": {},
     "labelers": {"labeler": LABELER},
     "items": {"item": ITEM},
-    "slices": {"by": FIELD},
+    "slices": {"by": FIELD_LINK},
     "data": {},
 }
+#: Hostile names each page shows (escaped): in the sentence describing the view and the
+#: sidebar's metadata filter on every page, and the page's own ones.
+SHOWN: dict[str, tuple[str, ...]] = {
+    "overview": (ROUND,),
+    "classes": (CLASS_LINK,),
+    "confusion": (CLASS_HTML, CLASS_LINK),
+    "recommendations": (CLASS_HTML, CLASS_LINK),
+    "labelers": (LABELER, LABELER_STYLE),
+    "items": (ITEM, MODEL, CLASS_STYLE, REF, VALUE_MATH),
+    "slices": (FIELD_LINK, VALUE_MATH, ROUND),
+    "data": (),
+}
+
+
+@pytest.mark.parametrize("info", PAGES, ids=lambda p: p.id)
+def test_hostile_names_are_shown_as_text_on_every_page(
+    info: Any, hostile_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSISTENCY_DB", str(hostile_db))
+    params = {"dataset": "hostile", f"meta.{FIELD}": VALUE, **FOCUS[info.id]}
+    at = _page(hostile_db, info.script, params)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    shown = list(_rendered_markdown(at))
+    leaks = [
+        (where, text[:160], [p for p in PAYLOADS if p in text], _markup(text))
+        for where, text in shown
+        if any(p in text for p in PAYLOADS) or _markup(text)
+    ]
+    assert leaks == []
+    missing = [
+        name
+        for name in (VALUE, FIELD_LINK, *SHOWN[info.id])
+        if not any(md(name) in text for _, text in shown)
+    ]
+    assert missing == []  # the names are there, escaped
+
+
+def test_a_link_with_hostile_values_shows_them_as_text_in_errors(
+    hostile_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSISTENCY_DB", str(hostile_db))
+    params = {
+        "dataset": "hostile",
+        "class": "[go](https://evil.example/x)",
+        "labelers": SQL,
+        "round": "<b>r</b>",
+        "meta.**f**": "v",
+    }
+    at = _page(hostile_db, "app.py", params)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        r"Class '\[go\](https://evil.example/x)' not found in dataset 'hostile'. Classes: "
+        r"\:red\[\*\*loud\*\*\], \<script>alert('c')\</script>, "
+        r"\[cls\](https://evil.example/c), ok, x'); DROP TABLE annotations; --. "
+        "Left out of this view.",
+        r"Round '\<b>r\</b>' not found in dataset 'hostile'. Rounds: 1, "
+        r"\[r2\](https://evil.example/r). Left out of this view.",
+        "Labeler 'x'); DROP TABLE annotations; --' not found in dataset 'hostile'. Labelers: "
+        r"\*\*bob\*\* \:blue\[b\], \[lab\](https://evil.example/l), ann. "
+        "Left out of this view.",
+        r"Metadata field '\*\*f\*\*' not found in dataset 'hostile'. Fields: "
+        r"\[site\](https://evil.example/f), camera. Left out of this view.",
+    ]
+    assert at.query_params["dataset"] == "hostile"  # the usable part of the link is kept
+    for key in ("class", "labelers", "round", "meta.**f**"):
+        assert key not in at.query_params
 
 
 # ---- 2. values never become SQL ---------------------------------------------------------------
@@ -139,7 +311,7 @@ def test_sql_in_labels_and_filters_is_data(hostile_db: Path, tmp_path: Path) -> 
         ):
             assert len(store.annotations("hostile", view).execute()) == 0
         matched = store.annotations("hostile", ViewFilter(metadata=((FIELD, (VALUE,)),)))
-        assert set(matched.execute()["item_id"]) == {ITEM, "b", "e"}
+        assert set(matched.execute()["item_id"]) == {ITEM, ITEM_HEADING, "e"}
         with pytest.raises(DatasetNotFound):
             store.annotations("hostile'; DROP TABLE annotations; --")
     finally:
@@ -153,6 +325,7 @@ def test_sql_in_labels_and_filters_is_data(hostile_db: Path, tmp_path: Path) -> 
 SQL_SITES: frozenset[tuple[str, str, str]] = frozenset(
     {
         ("consistency/analysis.py", "raw_sql", "name"),  # a uuid temporary table
+        ("consistency/engine.py", "raw_sql", "name"),  # kept(): a uuid temporary table
         ("consistency/spark.py", "raw_sql", "name"),  # a uuid temporary table
         ("consistency/store.py", "_df", "where"),  # a fixed clause with a ? parameter
         ("consistency/store.py", "execute", "table"),  # _insert_df: our table names
@@ -313,6 +486,19 @@ def test_a_read_only_dashboard_shows_and_links_but_refuses_changes(read_only_db:
         assert other.dataset_ids() == ["s"]
     finally:
         other.close()
+
+
+def test_a_read_only_data_page_offers_no_upload(read_only_db: Path) -> None:
+    at = _page(read_only_db, "pages/8_Data.py", {"dataset": "s"})
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "This dashboard is read-only: files cannot be imported or attached here."
+    ]
+    for widget in ("file_uploader", "button", "text_input", "radio", "selectbox"):
+        assert at.main.get(widget) == [], widget  # no upload or attach controls at all
+    assert [s.value for s in at.subheader] == ["Datasets"]
+    assert at.dataframe[0].value["dataset"].tolist() == ["s"]  # still shown
+    assert [e.label for e in at.expander] == ["s (active)"]
 
 
 def test_a_read_only_dashboard_never_creates_a_store(

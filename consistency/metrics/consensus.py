@@ -38,13 +38,16 @@ from statsmodels.stats.proportion import proportion_confint
 
 from consistency.engine import (
     PATTERN_BITS,
+    Profile,
     decode_keys,
+    empty_profile,
     fitting_bits,
     item_keys,
     kept,
     key_columns,
     label_labeler_counts,
     label_table,
+    profile_from_patterns,
 )
 from consistency.errors import InvalidArgument
 
@@ -172,12 +175,53 @@ def majority_vote(ann: ir.Table) -> pd.DataFrame:
     names = label_table(labels["label"], labels["n"])["label"].tolist()
     bits = PATTERN_BITS
     while True:
-        per = item_keys(ann, names, bits=bits)
-        per = per.mutate(item_id=per.item_id.cast("string")).order_by("item_id").to_pyarrow()
+        per = _sorted_keys(item_keys(ann, names, bits=bits))
         wider = fitting_bits(int(pc.max(per.column("m")).as_py()))
         if wider is None or wider <= bits:
-            break
+            return _votes_from_keys(per, names, bits)
         bits = wider
+
+
+def profile_and_majority(ann: ir.Table, repeats: bool = True) -> tuple[Profile, pd.DataFrame]:
+    """:func:`consistency.engine.profile` and :func:`majority_vote` from one pass over the annotations.
+
+    Both come from the same per-item packed counts (see
+    :func:`consistency.engine.item_keys`), computed once and kept in the
+    engine while the profile groups them by pattern and the votes are read
+    per item. The results equal the two functions' (a test checks).
+    """
+    require_columns(ann, ("item_id", "labeler_id", "label"), "annotations")
+    ll = label_labeler_counts(ann)
+    if ll.empty:
+        return empty_profile(), _empty_majority()
+    labels = label_table(ll["label"], ll["n"])
+    names = labels["label"].tolist()
+    labelers = sorted(ll["labeler_id"].astype(str).unique().tolist())
+    bits = PATTERN_BITS
+    while True:
+        with kept(item_keys(ann, names, bits=bits, labelers=labelers if repeats else None)) as per:
+            keys = key_columns(per)
+            aggs = {"items": per.count()}
+            if "repeats" in per.columns:
+                aggs["repeats"] = per.repeats.sum()
+            patterns = per.group_by(["m", *keys]).agg(**aggs).execute()
+            wider = fitting_bits(int(patterns["m"].max()))
+            if wider is None or wider <= bits:
+                votes = _sorted_keys(per)
+                break
+        bits = wider
+    counts = decode_keys(patterns[keys].to_numpy(), len(names), bits)
+    p = profile_from_patterns(ann, patterns, counts, labels, len(labelers), repeats)
+    return p, _votes_from_keys(votes, names, bits)
+
+
+def _sorted_keys(per: ir.Table) -> pa.Table:
+    """Per-item keys (see :func:`consistency.engine.item_keys`) as Arrow, sorted by ``item_id``."""
+    return per.mutate(item_id=per.item_id.cast("string")).order_by("item_id").to_pyarrow()
+
+
+def _votes_from_keys(per: pa.Table, names: list[str], bits: int) -> pd.DataFrame:
+    """The majority vote of every item from its packed counts (one winner per count pattern)."""
     keys = np.column_stack([per.column(c).to_numpy() for c in key_columns(per)])
     # items with the same counts have the same winner: decide once per pattern
     if keys.shape[1] == 1:

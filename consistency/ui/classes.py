@@ -42,13 +42,13 @@ from consistency.planner import (
 )
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
+from consistency.ui.fmt import md
 from consistency.ui.overview import (
     N_BOOT,
     Figure,
     as_percent,
     computing,
     items_table,
-    md,
     percent_column,
     select_into_view,
     sentence_case,
@@ -694,10 +694,10 @@ def items_needed_panel(ctx: PageContext) -> None:
                     items_plan, dataset, ctx.filter, float(width), cls, ctx.view.level, N_BOOT
                 )
         except ConsistencyError as exc:
-            st.info(sentence_case(str(exc)))
+            st.info(md(sentence_case(str(exc))))
             return
         st.metric(
-            f"Items to add ({'class ' + cls if cls else 'alpha'})",
+            f"Items to add ({'class ' + md(cls) if cls else 'alpha'})",
             fmt.number(int(need["items_to_add"])),
         )
         st.caption(md(items_plan_sentence(need)))
@@ -712,7 +712,7 @@ def labels_per_item_panel(ctx: PageContext) -> None:
         with computing("Fitting Dawid–Skene and simulating the consensus."):
             plan = ctx.cached(overlap_plan, dataset, ctx.filter, PLANNER_DRAWS)
     except ConsistencyError as exc:
-        st.info(sentence_case(str(exc)))
+        st.info(md(sentence_case(str(exc))))
         return
     st.caption(
         "Expected accuracy of the consensus, simulated from a Dawid–Skene model of the "

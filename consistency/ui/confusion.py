@@ -31,11 +31,11 @@ from consistency.metrics.alpha import alpha
 from consistency.metrics.classes import alpha_after_merge, confusion
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
+from consistency.ui.fmt import md
 from consistency.ui.overview import (
     Figure,
     as_percent,
     items_table,
-    md,
     percent_column,
     select_into_view,
     sentence_case,
@@ -223,8 +223,13 @@ def pair_items(
 
 
 def pair_figures(a: str, b: str, merge: Mapping[str, float], level: str) -> list[Figure]:
-    """The cards of a pair: alpha now and merged, and how often each class meets the other."""
+    """The cards of a pair: alpha now and merged, and how often each class meets the other.
+
+    The class names are escaped (:func:`consistency.ui.fmt.md`): card labels and
+    tooltips render Markdown.
+    """
     gain = merge["alpha_after"] - merge["alpha_now"]
+    a, b = md(a), md(b)
     return [
         Figure(f"Alpha now ({level})", fmt.number(merge["alpha_now"])),
         Figure(
@@ -253,7 +258,7 @@ def summary_or_stop(ctx: PageContext) -> dict[str, Any]:
     try:
         return ctx.cached(confusion_view, dataset, ctx.filter)
     except ConsistencyError as exc:
-        st.error(sentence_case(str(exc)))
+        st.error(md(sentence_case(str(exc))))
         st.stop()
         raise
 

@@ -37,6 +37,9 @@ DEFAULT_MAX_UPLOAD_MB = 200
 #: The kinds of file that can be attached to a dataset.
 ATTACH_KINDS: tuple[str, ...] = ("gold", "predictions")
 
+#: What the Data page shows instead of its upload widgets when the dashboard is read-only.
+READ_ONLY_NOTE = "This dashboard is read-only: files cannot be imported or attached here."
+
 
 def max_upload_mb(default: int = DEFAULT_MAX_UPLOAD_MB) -> int:
     """The upload size limit in MB: ``CONSISTENCY_MAX_UPLOAD_MB`` when set, else ``default``.

@@ -1,13 +1,15 @@
-"""How the dashboard writes numbers, and the colours of its charts.
+"""How the dashboard writes numbers and names, and the colours of its charts.
 
 Every page formats figures through these helpers, so a percentage or an
 interval reads the same everywhere. Missing values (None, NaN) print as an
-em dash.
+em dash. Names from the data and values from the URL go through :func:`md`
+before any Streamlit element that renders Markdown, so they show as typed.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 #: What a missing figure prints as.
 MISSING = "—"
@@ -81,3 +83,36 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     """
     word = noun if n == 1 else (plural or noun + "s")
     return f"{n:,} {word}"
+
+
+# ---- names as text ---------------------------------------------------------------------
+#: Characters that start markup anywhere in a line (Streamlit adds ``$`` for LaTeX).
+_ALWAYS = re.compile(r"([\\`*\[\]<~$|&])")
+#: An underscore not inside a word (``cam_C`` stays as it is; ``_x_`` would be emphasis).
+_LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+#: A colon that could open an emoji, icon or colour directive (``:smile:``, ``:red[x]``).
+_DIRECTIVE_COLON = re.compile(r":(?=\w)")
+#: What makes a line a heading, quote, list item or rule.
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+
+
+def md(text: object) -> str:
+    """``text`` escaped for Streamlit markdown: labels and ids show as typed, never as markup.
+
+    Only what could start markup is escaped, so the text stays readable:
+    ``cam_C``, ``0.52`` and ``a: b`` are left as they are.
+
+    >>> print(md("scratch_deep [*] _x_ :red[y] $z$ 1. done"))
+    scratch_deep \\[\\*\\] \\_x\\_ \\:red\\[y\\] \\$z\\$ 1. done
+    >>> print(md("1. first"), md("# title"), md("- item"))
+    1\\. first \\# title \\- item
+    """
+    out = _ALWAYS.sub(r"\\\1", str(text))
+    out = _LOOSE_UNDERSCORE.sub(r"\\_", out)
+    out = _DIRECTIVE_COLON.sub(r"\\:", out)
+    return _LINE_START.sub(lambda m: m.group(1) + _escape_last(m.group(2)), out)
+
+
+def _escape_last(marker: str) -> str:
+    """``1.`` -> ``1\\.``, ``#`` -> ``\\#``: the punctuation of a line-start marker escaped."""
+    return marker[:-1] + "\\" + marker[-1]

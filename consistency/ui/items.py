@@ -40,7 +40,8 @@ from consistency.sample import SAMPLE_ANNOTATIONS, SAMPLE_DATASET, sample_dir
 from consistency.settings import ENV_DATA_DIR, resolve_data_ref
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
-from consistency.ui.overview import md, select_into_view
+from consistency.ui.fmt import md
+from consistency.ui.overview import select_into_view
 from consistency.ui.page import PageContext, dashboard_settings, page_url
 from consistency.ui.slices import computed
 
@@ -478,7 +479,7 @@ def focus_panel(ctx: PageContext) -> None:
     item = ctx.view.item
     if item is None:
         return
-    st.subheader(f"Item {item}")
+    st.subheader(f"Item {md(item)}")
     rows = computed(ctx, item_rows, dataset, ctx.filter, (item,))
     ds = computed(ctx, dawid_skene_labels, dataset, ctx.filter)
     if rows is None or ds is None:
@@ -491,7 +492,7 @@ def focus_panel(ctx: PageContext) -> None:
         figures = consensus_figures(row)
         for start in (0, 2):
             for col, (label, value) in zip(st.columns(2), figures[start : start + 2], strict=True):
-                col.metric(label, value, border=True)
+                col.metric(md(label), md(value), border=True)
         if not row["labels"]:
             st.caption("This item has no labels in this view; every round's labels are below.")
     _labels_table(ctx, item)

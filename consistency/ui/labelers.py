@@ -40,7 +40,8 @@ from consistency.errors import NotComputable
 from consistency.metrics.consensus import dawid_skene, majority_vote
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
-from consistency.ui.overview import items_table, md, select_into_view, show_notes
+from consistency.ui.fmt import md
+from consistency.ui.overview import items_table, select_into_view, show_notes
 from consistency.ui.page import PageContext
 from consistency.ui.slices import computed, note_names, options_for, with_notes
 
@@ -438,7 +439,7 @@ def focus_panel(ctx: PageContext, table: pd.DataFrame | None) -> None:
     if labeler is None:
         st.info("Choose a labeler in the sidebar, or click a row of the table, to see more.")
         return
-    st.subheader(f"Labeler {labeler}")
+    st.subheader(f"Labeler {md(labeler)}")
     options = options_for(ctx.view)
     rows = [] if table is None else table[table["labeler_id"] == labeler].to_dict("records")
     if not rows:

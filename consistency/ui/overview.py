@@ -14,7 +14,6 @@ Items page (:func:`items_table`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from consistency.errors import ConsistencyError
 from consistency.notes import notes_for
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
+from consistency.ui.fmt import md
 from consistency.ui.page import PageContext, go, link, page_url
 from consistency.ui.state import DEFAULT_LEVEL, View
 
@@ -98,37 +98,6 @@ def datasets_panel(ctx: PageContext) -> None:
 #: Bootstrap draws behind the dashboard's intervals (cached per view, so paid once).
 N_BOOT = 1000
 
-#: Characters that start markup anywhere in a line (Streamlit adds ``$`` for LaTeX).
-_ALWAYS = re.compile(r"([\\`*\[\]<~$|&])")
-#: An underscore not inside a word (``cam_C`` stays as it is; ``_x_`` would be emphasis).
-_LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-#: A colon that could open an emoji, icon or colour directive (``:smile:``, ``:red[x]``).
-_DIRECTIVE_COLON = re.compile(r":(?=\w)")
-#: What makes a line a heading, quote, list item or rule.
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
-
-
-def md(text: object) -> str:
-    """``text`` escaped for Streamlit markdown: labels and ids show as typed, never as markup.
-
-    Only what could start markup is escaped, so the text stays readable:
-    ``cam_C``, ``0.52`` and ``a: b`` are left as they are.
-
-    >>> print(md("scratch_deep [*] _x_ :red[y] $z$ 1. done"))
-    scratch_deep \\[\\*\\] \\_x\\_ \\:red\\[y\\] \\$z\\$ 1. done
-    >>> print(md("1. first"), md("# title"), md("- item"))
-    1\\. first \\# title \\- item
-    """
-    out = _ALWAYS.sub(r"\\\1", str(text))
-    out = _LOOSE_UNDERSCORE.sub(r"\\_", out)
-    out = _DIRECTIVE_COLON.sub(r"\\:", out)
-    return _LINE_START.sub(lambda m: m.group(1) + _escape_last(m.group(2)), out)
-
-
-def _escape_last(marker: str) -> str:
-    """``1.`` -> ``1\\.``, ``#`` -> ``\\#``: the punctuation of a line-start marker escaped."""
-    return marker[:-1] + "\\" + marker[-1]
-
 
 def sentence_case(message: str) -> str:
     """A library message as a sentence: first letter up, a full stop at the end.
@@ -175,7 +144,7 @@ def get_analysis(ctx: PageContext) -> dict[str, Any]:
         ):
             return ctx.cached(view_analysis, dataset, ctx.filter, ctx.view.level)
     except ConsistencyError as exc:
-        st.error(sentence_case(str(exc)))
+        st.error(md(sentence_case(str(exc))))
         if ctx.view.level != DEFAULT_LEVEL:
             st.info(LEVEL_HINT.format(level=ctx.view.level))
         st.stop()
@@ -365,7 +334,8 @@ def rounds_figure(rounds: Sequence[str], view: View) -> Figure:
     if not rounds:
         return Figure("Rounds", "0", "The dataset names no labeling round.")
     shown = view.describe_filters().split(", ")[0]
-    return Figure("Rounds", str(len(rounds)), f"Rounds {', '.join(rounds)}. This view: {shown}.")
+    listed = md(", ".join(rounds))
+    return Figure("Rounds", str(len(rounds)), f"Rounds {listed}. This view: {md(shown)}.")
 
 
 def agreement_figures(result: Mapping[str, Any]) -> list[Figure]:

@@ -32,6 +32,7 @@ from consistency.sample import ensure_sample
 from consistency.settings import READ_ONLY_MESSAGE, Settings, load_settings
 from consistency.store import Store, ViewFilter, default_db_path
 from consistency.ui.catalog import build_catalog, data_version, item_exists
+from consistency.ui.fmt import md
 from consistency.ui.state import (
     LEVELS,
     NORMALIZATIONS,
@@ -295,7 +296,7 @@ def _sidebar_filters(view: View, catalog: Catalog, resync: bool) -> None:
                     list(view.metadata_values(field_name)),
                     lambda v, x, f=field_name: v.with_metadata(f, x),
                     resync,
-                    label=field_name,
+                    label=md(field_name),
                     options=list(values),
                     placeholder=f"All values of {field_name}",
                 )
@@ -556,8 +557,6 @@ def setup_page(title: str, *, controls: Sequence[str] = ()) -> PageContext:
 
     if store.read_only:
         st.sidebar.caption(f":material/lock: {READ_ONLY_MESSAGE}")
-
-    from consistency.ui.overview import md  # overview imports this module
 
     st.title(info.title)
     st.caption(md(view.describe()))  # names from the data and the URL show as typed

@@ -21,12 +21,12 @@ from consistency.errors import ConsistencyError
 from consistency.relabel import EXPORTERS, TaskShape, queue, task_shape
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
+from consistency.ui.fmt import md
 from consistency.ui.overview import (
     analysis_options,
     as_percent,
     computing,
     items_table,
-    md,
     percent_column,
     sentence_case,
 )
@@ -259,7 +259,7 @@ def relabel_panel(ctx: PageContext, target: RelabelTarget, key: str) -> None:
                 relabel_batch, dataset, ctx.filter, ctx.view.level, target, int(budget)
             )
     except ConsistencyError as exc:
-        st.warning(sentence_case(str(exc)))
+        st.warning(md(sentence_case(str(exc))))
         return
     batch: pd.DataFrame = out["batch"]
     st.caption(

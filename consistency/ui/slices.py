@@ -35,10 +35,10 @@ from consistency.errors import ConsistencyError, NotComputable
 from consistency.notes import add_notes, row_where
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
+from consistency.ui.fmt import md
 from consistency.ui.overview import (
     analysis_options,
     items_table,
-    md,
     note_icon,
     sentence_case,
 )
@@ -648,7 +648,7 @@ def compare_panel(ctx: PageContext) -> None:
         "Alpha",
         fmt.number(result.get("alpha_to")),
         delta=None if _nan(alpha_delta) else f"{alpha_delta:+.2f}",
-        help=f"Round {pair[0]}: {fmt.number(result.get('alpha_from'))}; 95% paired bootstrap "
+        help=f"Round {md(pair[0])}: {fmt.number(result.get('alpha_from'))}; 95% paired bootstrap "
         f"interval of the change [{_signed(result.get('ci_low'))}, {_signed(result.get('ci_high'))}]"
         f": {result['verdict']}",
         border=True,
@@ -680,7 +680,7 @@ def _flips(ctx: PageContext, result: Mapping[str, Any]) -> None:
     counts, items = flip_frames(result)
     st.markdown(
         f"**Consensus flips**: {fmt.count(len(items), 'item')} changed consensus label "
-        f"between round {result['from']} and round {result['to']}"
+        f"between round {md(result['from'])} and round {md(result['to'])}"
     )
     if items.empty:
         return

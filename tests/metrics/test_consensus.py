@@ -13,11 +13,13 @@ from crowdkit.aggregation import DawidSkene, MajorityVote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consistency.engine import profile
 from consistency.errors import InvalidArgument
 from consistency.metrics.consensus import (
     dawid_skene,
     gold_accuracy,
     majority_vote,
+    profile_and_majority,
     wilson_interval,
 )
 
@@ -414,3 +416,42 @@ def test_dawid_skene_by_blocks_on_threads_equals_one_block(monkeypatch: pytest.M
     np.testing.assert_allclose(blocks.posteriors, whole.posteriors, rtol=0, atol=1e-12)
     assert blocks.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
     assert compare_with_crowdkit(rows, 30) < 1e-9  # with 7 items a block, still crowd-kit's EM
+
+
+def assert_same_profile(a, b) -> None:  # noqa: ANN001
+    assert a.labels == b.labels and a.repeats == b.repeats and a.labelers == b.labelers
+    assert (a.annotations, a.items) == (b.annotations, b.items)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.weight, b.weight)
+    np.testing.assert_array_equal(a.label_totals, b.label_totals)
+
+
+@FAST
+@given(rows_strategy)
+def test_profile_and_majority_in_one_pass_equal_the_two_functions(
+    rows: list[tuple[str, str, str]],
+) -> None:
+    t = table(rows)
+    p, mv = profile_and_majority(t)
+    assert_same_profile(p, profile(t))
+    pd.testing.assert_frame_equal(mv, majority_vote(t))
+
+
+def test_profile_and_majority_widen_the_counts_for_crowded_items() -> None:
+    rows = [("big", f"w{j}", "ab"[j % 3 == 0]) for j in range(40)]  # 40 labels: 6-bit fields
+    rows += [("small", "w1", "a"), ("small", "w2", "b"), ("small", "w2", "b")]
+    t = table(rows)
+    p, mv = profile_and_majority(t)
+    assert_same_profile(p, profile(t))
+    assert p.repeats == 1 and sorted(p.m.tolist()) == [3, 40]
+    big = mv.set_index("item_id").loc["big"]
+    assert (big["label"], big["votes"], big["confidence"]) == ("a", 40, 26 / 40)
+
+
+def test_profiles_can_skip_counting_repeats() -> None:
+    rows = [("i", "w1", "a"), ("i", "w1", "a"), ("i", "w2", "b"), ("j", "w1", "b")]
+    t = table(rows)
+    counted, skipped = profile(t), profile(t, repeats=False)
+    assert counted.repeats == 1 and skipped.repeats is None
+    np.testing.assert_array_equal(counted.counts, skipped.counts)
+    assert profile_and_majority(t, repeats=False)[0].repeats is None

@@ -21,7 +21,7 @@ from consistency.metrics.classes import per_class
 from consistency.planner import OVERLAP_COLUMNS, PER_CLASS_COLUMNS, OverlapPlan
 from consistency.relabel import TaskShape
 from consistency.store import Store, ViewFilter
-from consistency.ui import classes, confusion, overview, recommendations
+from consistency.ui import classes, confusion, fmt, overview, recommendations
 from consistency.ui.state import View
 
 ALL = ViewFilter(rounds=("*",))
@@ -51,7 +51,7 @@ COMMONMARK = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 def test_md_escapes_streamlit_directives_and_keeps_ids_readable() -> None:
-    assert overview.md("cam_C: 0.52 [a](b) $x$ :smile: :red[y]") == (
+    assert fmt.md("cam_C: 0.52 [a](b) $x$ :smile: :red[y]") == (
         "cam_C: 0.52 \\[a\\](b) \\$x\\$ \\:smile: \\:red\\[y\\]"
     )
 
@@ -63,7 +63,7 @@ def test_md_escapes_streamlit_directives_and_keeps_ids_readable() -> None:
     .filter(bool)
 )
 def test_md_renders_any_text_as_typed(text: str) -> None:
-    rendered = COMMONMARK.render(overview.md(text))
+    rendered = COMMONMARK.render(fmt.md(text))
     assert rendered.startswith("<p>") and rendered.endswith("</p>\n")
     inner = rendered[3:-5]
     assert "<" not in inner  # no tag: no emphasis, link, code, heading or list
@@ -413,6 +413,18 @@ def test_pair_figures_name_both_directions() -> None:
         "a meets b": "40%",
         "b meets a": "25%",
     }
+
+
+def test_pair_figures_show_class_names_as_text() -> None:
+    merge = {"alpha_now": 0.5, "alpha_after": 0.62, "rate_a_to_b": 0.4, "rate_b_to_a": 0.25}
+    figures = confusion.pair_figures("[a](https://x.example)", "_b_", merge, "nominal")
+    assert [f.label for f in figures[3:]] == [
+        r"\[a\](https://x.example) meets \_b\_",
+        r"\_b\_ meets \[a\](https://x.example)",
+    ]
+    assert figures[1].help == (
+        r"Krippendorff's alpha if \[a\](https://x.example) and \_b\_ were one class (exact)."
+    )
 
 
 # ---- recommendations ------------------------------------------------------------------------------
