@@ -312,19 +312,12 @@ class TableStore:
         """Which cleanups the table needs, so that clean data is read as it is.
 
         Stripping ids and dropping empty cells on every row of every query is
-        costly (a string function per row); one cheap query says whether any
-        row needs it: the distinct (label, labeler, round) combinations, each
-        with whether one of its item ids is bad (empty, leading or trailing
-        whitespace, null).
+        costly (a string function per row); two cheap queries say whether any
+        row needs it: the distinct (label, labeler, round) combinations, and
+        one scan of the item ids (empty, leading or trailing whitespace, null).
         """
         small = [cols[r] for r in ("label", "labeler_id", "round") if cols.get(r)]
-        item = table[cols["item_id"]]
-        if item.type().is_string():
-            edge = item.left(1).isin(list(_WHITESPACE)) | item.right(1).isin(list(_WHITESPACE))
-            bad = ibis.ifelse(item.isnull() | (item.length() == 0) | edge, 1, 0)
-        else:
-            bad = ibis.ifelse(item.isnull(), 1, 0)
-        combos = table.group_by(small).agg(bad_item=bad.max()).execute()
+        combos = table.group_by(small).agg(n=table.count()).execute()
 
         def dirty(role: str, strip: bool) -> bool:
             name = cols.get(role)
@@ -337,8 +330,15 @@ class TableStore:
                     return True
             return False
 
+        item = table[cols["item_id"]]
+        if item.type().is_string():
+            edge = item.left(1).isin(list(_WHITESPACE)) | item.right(1).isin(list(_WHITESPACE))
+            bad = ibis.ifelse(item.isnull() | (item.length() == 0) | edge, 1, 0)
+        else:
+            bad = ibis.ifelse(item.isnull(), 1, 0)
+        scan = table.aggregate(bad=bad.max()).execute()
         return {
-            "item_id": bool(combos["bad_item"].fillna(0).max() or 0) if len(combos) else False,
+            "item_id": bool(scan["bad"].iat[0] or 0),
             "labeler_id": dirty("labeler_id", strip=True),
             "label": dirty("label", strip=False),
             "round": dirty("round", strip=True),

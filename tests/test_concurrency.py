@@ -254,3 +254,31 @@ def test_one_process_cannot_hold_a_store_in_two_modes(tmp_path: Path) -> None:
         )
     finally:
         writer.close()
+
+
+# ---- the real server ---------------------------------------------------------------------------
+def _load_test_module():  # noqa: ANN202
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.xdist_group("server")
+def test_concurrent_sessions_on_the_real_dashboard_all_succeed(tmp_path: Path) -> None:
+    """A small run of ``bench/load_test.py``: the dashboard on 127.0.0.1, sessions at once."""
+    db = tmp_path / "served.duckdb"
+    store = Store(db)
+    try:
+        assert import_upload(store, "small.csv", _csv("t", 40), dataset="small").ok
+    finally:
+        store.close()
+    load_test = _load_test_module()
+    report = load_test.run_load(db, "small", sessions=3, views=3, view_timeout=240)
+    assert (report.sessions_held, report.views, report.failed) == (3, 9, 0), report.errors
+    assert set(report.cold_s) == {"Overview", *(path for path, _, _ in load_test.PAGES[1:])}
+    assert 0 < report.median_s <= report.p95_s <= report.max_s
