@@ -377,8 +377,8 @@ def run_task(
     for _ in range(args.repeat):
         r = measure(task.name, path, args.time_limit, args.memory_limit)
         runs.append(r)
-        if r["status"] != "ok":
-            break
+        if r["status"] != "ok" or r["seconds"] > args.once_after:
+            break  # failed, stopped, or so long that one run is the figure
     ok = [r for r in runs if r["status"] == "ok"]
     row: dict[str, Any] = {
         "n": n,
@@ -541,6 +541,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per task (median shown)")
     parser.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS")
     parser.add_argument("--memory-limit", type=float, default=16.0, metavar="GB")
+    parser.add_argument(
+        "--once-after",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="a run longer than this is not repeated (its time is the figure)",
+    )
     parser.add_argument("--data-dir", type=Path, default=generate.DEFAULT_DIR)
     parser.add_argument("--out", type=Path, help="the JSON file to write")
     parser.add_argument(

@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import ibis
 import numpy as np
@@ -99,12 +100,24 @@ def test_a_task_past_its_memory_limit_is_stopped(small: Path) -> None:
         run.BY_NAME["ours.alpha"],
         5000,
         small,
-        type("Args", (), {"repeat": 3, "time_limit": 120.0, "memory_limit": 0.02})(),
+        type(
+            "Args", (), {"repeat": 3, "time_limit": 120.0, "memory_limit": 0.02, "once_after": 60.0}
+        )(),
         history=[(1000, 0.5), (2000, 1.0)],
     )
     assert row["status"] == "stopped: memory > 0.02 GB"
     assert row["median_s"] is None and row["runs"] == 0
     assert row["estimate_s"] == pytest.approx(2.5)  # linear from the smaller sizes
+
+
+def test_a_long_run_is_not_repeated(small: Path) -> None:
+    def args(once_after: float) -> SimpleNamespace:
+        return SimpleNamespace(repeat=3, time_limit=120.0, memory_limit=8.0, once_after=once_after)
+
+    once = run.run_task(run.BY_NAME["floor"], 5000, small, args(once_after=0.0), history=[])
+    assert once["status"] == "ok" and once["runs"] == 1 and len(once["times_s"]) == 1
+    thrice = run.run_task(run.BY_NAME["floor"], 5000, small, args(once_after=600.0), history=[])
+    assert thrice["runs"] == 3 and thrice["median_s"] == sorted(thrice["times_s"])[1]
 
 
 def test_estimate_and_table_cells() -> None:

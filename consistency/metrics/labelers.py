@@ -20,14 +20,13 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from consistency.engine import (
     PATTERN_BITS,
+    decode_keys,
     fitting_bits,
     item_keys,
     key_columns,
-    label_labeler_counts,
     label_table,
 )
 from consistency.errors import InvalidArgument
@@ -149,255 +148,86 @@ def _labeler_counts(ann: ir.Table) -> tuple[ir.Table, ir.Table]:
     return own, per_item
 
 
-def _field(code: int, bits: int) -> tuple[int, int]:
-    """The key word and bit shift of label code ``code`` (the layout of ``item_keys``)."""
-    per_word = max(62 // bits, 1)
-    return code // per_word, (code % per_word) * bits
+def _pair_patterns(ann: ir.Table) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """Per labeler: how many of its items have each (own counts, item counts) pair. One pass.
 
-
-def _unpacked(words: list[ir.IntegerValue], k: int, bits: int) -> list[ir.IntegerValue]:
-    """The K label counts n_c packed in key words: (word >> shift) & (2**bits - 1)."""
-    mask = (1 << bits) - 1
-    return [(words[w] >> s) & mask for w, s in (_field(c, bits) for c in range(k))]
-
-
-def _greatest(values: list[ir.IntegerValue]) -> ir.IntegerValue:
-    """The largest of several columns (Spark's GREATEST wants two or more)."""
-    return values[0] if len(values) == 1 else ibis.greatest(*values)
-
-
-def _count(condition: ir.BooleanValue) -> ir.IntegerScalar:
-    """How many rows of the group meet ``condition``."""
-    return ibis.ifelse(condition, 1, 0).cast("int64").sum()
-
-
-def _item_summary(
-    ann: ir.Table, labels: list[str], labelers: list[str], bits: int
-) -> tuple[ir.Table, list[str]]:
-    """Per item: m, its count key words, whether a labeler repeated it, and its top labels.
-
-    From the packed counts n_c (:func:`consistency.engine.item_keys`):
-    ``top`` = max_c n_c, ``t`` and ``s`` = how many labels have n_c = top and
-    n_c = top - 1, and per label code c the flags ``T<c>`` (n_c = top) and
-    ``S<c>`` (n_c = top - 1). ``norep`` is true when no labeler labeled the
-    item twice (known from per-item bit sets of labelers, up to
-    :data:`consistency.engine.MAX_BITSET_LABELERS` labelers; beyond, false).
-    Returns the table and the names of its key words.
+    Every leave-one-out figure of a labeler L on an item u is a function of
+    L's own counts n^L_u (its labels on u) and the item's counts n_u, so the
+    engine packs both into integer keys (:func:`consistency.engine.item_keys`)
+    and groups the (labeler, item) pairs by (labeler, own key, item key).
+    Returns the grouped rows (labeler_id, r = sum n^L_u, m = m_u, pairs), the
+    own and the item counts (R x K each), and the labels.
     """
-    per = item_keys(ann, labels, bits=bits, labelers=labelers)
-    keys = key_columns(per)
-    n = _unpacked([per[c] for c in keys], len(labels), bits)
-    top = _greatest(n)
-    norep = per.repeats == 0 if "repeats" in per.columns else ibis.literal(False)
-    per = per.select(
-        "item_id",
-        "m",
-        *keys,
-        norep=norep,
-        top=top,
-        t=sum((ibis.ifelse(x == top, 1, 0) for x in n), ibis.literal(0)),
-        s=sum((ibis.ifelse(x == top - 1, 1, 0) for x in n), ibis.literal(0)),
-        **{f"T{c}": x == top for c, x in enumerate(n)},
-        **{f"S{c}": x == top - 1 for c, x in enumerate(n)},
-    )
-    return per, keys
-
-
-def _label_codes(labels: list[str], bits: int) -> ir.Table:
-    """label -> its code, and the key word and shift that hold its count."""
-    fields = [_field(c, bits) for c in range(len(labels))]
-    return ibis.memtable(
-        pd.DataFrame(
-            {
-                "lc_label": list(labels),
-                "lc_code": np.arange(len(labels), dtype=np.int64),
-                "lc_word": np.array([w for w, _ in fields], dtype=np.int64),
-                "lc_shift": np.array([s for _, s in fields], dtype=np.int64),
-            }
-        )
-    )
-
-
-def _per_labeler_query(
-    ann: ir.Table,
-    per: ir.Table,
-    keys: list[str],
-    labels: list[str],
-    bits: int,
-    gold: ir.Table | None,
-    fast_threshold_s: float,
-) -> ir.Table:
-    """One row per labeler: every figure of :func:`labelers` in one pass over the annotations.
-
-    Each annotation (labeler L, item u, label c) meets its item's summary
-    (:func:`_item_summary`). Volume, speed and gold need nothing else. On an
-    item no labeler repeated, with m = m_u >= 2, L's own counts are the one
-    label c, so (see :func:`_leave_one_out`):
-
-    * agree += (n_c - 1) / (m - 1);
-    * the others' majority R is the top labels T when c is not among them;
-      T minus c when c ties at the top with others; else (c alone at the top,
-      ``d``) the labels with n = top - 1 and c itself. Each label of R gets
-      1 / |R| in column r of L's table (``col<r>``), and ``diag`` sums it for
-      r = c, which happens only in the last case.
-
-    Items a labeler repeated are left to :func:`_repeats_query`.
-    """
-    k = len(labels)
-    cols = ["item_id", "labeler_id", "label"]
-    timed = "duration_s" in ann.columns
-    a = ann.select(*cols, *(["duration_s"] if timed else []))
-    codes = _label_codes(labels, bits)
-    if gold is not None:
-        g = gold.select(g_item="item_id", gold_label="gold_label")
-        per = per.left_join(g, per.item_id == g.g_item).drop("g_item")
-    j = a.join(codes, a.label == codes.lc_label).join(per, "item_id")
-    word = j[keys[0]]
-    for w in range(1, len(keys)):
-        word = ibis.ifelse(j.lc_word == w, j[keys[w]], word)
-    own = (word >> j.lc_shift) & ((1 << bits) - 1)
-    in_top = own == j.top
-    alone = in_top & (j.t == 1)
-    valid = j.norep & (j.m > 1)
-    den = ibis.ifelse(alone, j.s + 1, j.t - ibis.ifelse(in_top, 1, 0)).cast("float64")
-    w_ = ibis.ifelse(valid, 1.0 / den, 0.0)
-    share = (own - 1).cast("float64") / ibis.greatest(j.m - 1, 1).cast("float64")
-    metrics: dict[str, ir.Scalar] = {
-        "n": j.count(),
-        "items": _count(j.norep),
-        "repeat_rows": _count(~j.norep),
-        "max_m": j.m.max(),
-        "agreement_n": _count(valid),
-        "agree": ibis.ifelse(valid, share, 0.0).sum(),
-        "diag": ibis.ifelse(alone, w_, 0.0).sum(),
-    }
-    for c in range(k):
-        metrics[f"row{c}"] = _count(valid & (j.lc_code == c))
-        hit = ibis.ifelse(j.lc_code == c, alone, ibis.ifelse(alone, j[f"S{c}"], j[f"T{c}"]))
-        metrics[f"col{c}"] = ibis.ifelse(hit, w_, 0.0).sum()
-    if gold is not None:
-        metrics["gold_n"] = _count(j.gold_label.notnull())
-        metrics["gold_correct"] = _count(j.label == j.gold_label)
-    if timed:
-        dur = j.duration_s.cast("float64")
-        metrics["median_duration_s"] = dur.median()
-        metrics["fast"] = _count(dur < fast_threshold_s)
-        metrics["timed"] = dur.count()
-    return j.group_by("labeler_id").agg(**metrics)
-
-
-def _repeats_query(
-    ann: ir.Table, per: ir.Table, keys: list[str], labels: list[str], bits: int
-) -> ir.Table:
-    """Per labeler: the leave-one-out sums over the items some labeler labeled more than once.
-
-    Each (labeler L, item u) pair of such an item gets L's own counts o = n^L_u
-    (packed as the item's, :func:`consistency.engine.item_keys`), r = sum o and
-    the others' counts n - o; with others = m - r > 0, the majority R =
-    argmax_c (n_c - o_c) of the others, and:
-
-    * agree += sum_c o_c (n_c - o_c) / others, agreement_n += r;
-    * row<c> += o_c; col<c> += r / |R| for c in R; diag += sum_{c in R} o_c / |R|;
-    * items += 1, repeats += [r > 1].
-    """
-    k = len(labels)
-    rep = per.filter(~per.norep).select(
-        ri_item="item_id", ri_m="m", **{f"ri_{c}": per[c] for c in keys}
-    )
-    own = item_keys(ann.semi_join(rep, ann.item_id == rep.ri_item), labels, ["labeler_id"], bits)
-    j = own.join(rep, own.item_id == rep.ri_item)
-    o = _unpacked([j[c] for c in keys], k, bits)
-    rest = [x - y for x, y in zip(_unpacked([j[f"ri_{c}"] for c in keys], k, bits), o, strict=True)]
-    top = _greatest(rest)
-    won = [x == top for x in rest]
-    size = sum((ibis.ifelse(x, 1, 0) for x in won), ibis.literal(0)).cast("float64")
-    others = j.ri_m - j.m
-    valid = others > 0
-    wt = ibis.ifelse(valid, 1.0 / size, 0.0)
-    agree = sum((x * y for x, y in zip(o, rest, strict=True)), ibis.literal(0))
-    in_ref = sum((ibis.ifelse(x, y, 0) for x, y in zip(won, o, strict=True)), ibis.literal(0))
-    metrics: dict[str, ir.Scalar] = {
-        "items": j.count(),
-        "repeats": _count(j.m > 1),
-        "agreement_n": ibis.ifelse(valid, j.m, 0).sum(),
-        "agree": ibis.ifelse(
-            valid, agree.cast("float64") / ibis.greatest(others, 1).cast("float64"), 0.0
-        ).sum(),
-        "diag": (wt * in_ref.cast("float64")).sum(),
-    }
-    for c in range(k):
-        metrics[f"row{c}"] = ibis.ifelse(valid, o[c], 0).sum()
-        metrics[f"col{c}"] = ibis.ifelse(won[c], wt * j.m.cast("float64"), 0.0).sum()
-    return j.group_by("labeler_id").agg(**metrics)
-
-
-def _kappa_from_margins(row: np.ndarray, col: np.ndarray, diag: np.ndarray) -> np.ndarray:
-    """Cohen's kappa of tables given by their row and column totals and diagonal sum.
-
-    One table per row of ``row`` and ``col`` (L x K): N = sum_c row_c,
-    p_o = diag / N, p_e = sum_c row_c col_c / N^2, kappa = (p_o - p_e) / (1 - p_e),
-    as :func:`cohen_kappa_from_cells`; NaN when N = 0 or p_e = 1.
-    """
-    n = row.sum(axis=1).astype(float)
-    safe = np.where(n > 0, n, 1.0)
-    p_o = diag / safe
-    p_e = (row * col).sum(axis=1) / safe**2
-    undefined = (n <= 0) | ((1.0 - p_e) <= 1e-12)
-    kappa = (p_o - p_e) / np.where(undefined, 1.0, 1.0 - p_e)
-    return np.where(undefined, np.nan, kappa)
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """A small engine result as a frame indexed by labeler_id (strings)."""
-    df = table.to_pandas()
-    df.index = pd.Index(df.pop("labeler_id").astype(str).to_numpy(dtype=object), name="labeler_id")
-    return df
-
-
-def _per_labeler(
-    ann: ir.Table, gold: ir.Table | None, fast_threshold_s: float
-) -> pd.DataFrame | None:
-    """Every per-labeler sum (volume, speed, gold, leave-one-out) and the leave-one-out kappa.
-
-    Engine queries: the annotations per (label, labeler), for the label and
-    labeler dictionaries; then :func:`_per_labeler_query`, once more with
-    wider count fields when an item has 2**PATTERN_BITS labels or more; and,
-    when some labeler labeled an item twice, :func:`_repeats_query`. Each
-    returns one row per labeler. None when there are no annotations.
-    """
-    ll = label_labeler_counts(ann)
-    if ll.empty:
-        return None
-    labels = label_table(ll["label"], ll["n"])["label"].tolist()
-    names = sorted(set(ll["labeler_id"].astype(str)))
+    freq = ann.group_by("label").agg(n=ann.count()).execute()
+    labels = label_table(freq["label"], freq["n"])["label"].tolist()
     bits = PATTERN_BITS
     while True:
-        per, keys = _item_summary(ann, labels, names, bits)
-        df = _frame(
-            _per_labeler_query(ann, per, keys, labels, bits, gold, fast_threshold_s).to_pyarrow()
-        )
-        wider = fitting_bits(int(df["max_m"].max()))
+        item = item_keys(ann, labels, bits=bits)
+        item = item.rename({f"i{c}": c for c in key_columns(item)})
+        own = item_keys(ann, labels, by=["labeler_id"], bits=bits)
+        own = own.rename({"r": "m", **{f"o{c}": c for c in key_columns(own)}})
+        j = own.join(item, "item_id")
+        okeys = [c for c in j.columns if c[:2] == "ok"]
+        ikeys = [c for c in j.columns if c[:2] == "ik"]
+        g = j.group_by(["labeler_id", "r", "m", *okeys, *ikeys]).agg(pairs=j.count()).execute()
+        wider = fitting_bits(int(g["m"].max())) if len(g) else None
         if wider is None or wider <= bits:
             break
         bits = wider
     k = len(labels)
-    sums = ["items", "agree", "agreement_n", "diag"]
-    rows, cols = [f"row{c}" for c in range(k)], [f"col{c}" for c in range(k)]
-    df["repeats"] = 0
-    if int(df["repeat_rows"].sum()) > 0:
-        extra = _frame(_repeats_query(ann, per, keys, labels, bits).to_pyarrow())
-        extra = extra.reindex(df.index).fillna(0)
-        for c in [*sums, "repeats", *rows, *cols]:
-            df[c] = df[c].to_numpy() + extra[c].to_numpy()
-    df["kappa_vs_consensus"] = _kappa_from_margins(
-        df[rows].to_numpy(dtype=float),
-        df[cols].to_numpy(dtype=float),
-        df["diag"].to_numpy(dtype=float),
+    return (
+        g,
+        decode_keys(g[okeys].to_numpy(), k, bits),
+        decode_keys(g[ikeys].to_numpy(), k, bits),
+        labels,
     )
-    df["consensus_n"] = df["agreement_n"]
-    keep = ["n", "items", "repeats", "agree", "agreement_n", "kappa_vs_consensus", "consensus_n"]
-    keep += [c for c in ("gold_n", "gold_correct", "median_duration_s", "fast", "timed") if c in df]
-    return df[keep].reset_index()
+
+
+def _leave_one_out(ann: ir.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per labeler: items, repeats, agree, agreement_n; and the cells of kappa vs the others.
+
+    With o = n^L_u (L's counts on item u), n = n_u, r = sum o and m = m_u,
+    on items with others = m - r > 0:
+
+    * agree += sum_c o_c (n_c - o_c) / others, agreement_n += r;
+    * the reference is the majority label(s) of the others, argmax_c (n_c - o_c),
+      t tied labels weighing 1/t each; the cell (c, ref) of L's table gets
+      o_c / t for each reference label.
+    """
+    g, own, counts, labels = _pair_patterns(ann)
+    if g.empty:
+        empty = pd.DataFrame({"labeler_id": pd.Series([], dtype=object)})
+        return empty, pd.DataFrame({"labeler_id": [], "row": [], "col": [], "n": []})
+    pairs = g["pairs"].to_numpy(dtype=float)
+    r = g["r"].to_numpy(dtype=np.int64)
+    others = g["m"].to_numpy(dtype=np.int64) - r
+    ok = others > 0
+    per_pair = (own * (counts - own)).sum(axis=1) / np.where(ok, others, 1)
+    per = pd.DataFrame(
+        {
+            "labeler_id": g["labeler_id"].astype(str).to_numpy(),
+            "items": pairs,
+            "repeats": pairs * (r > 1),
+            "agree": np.where(ok, pairs * per_pair, 0.0),
+            "agreement_n": np.where(ok, pairs * r, 0.0),
+        }
+    )
+    per = per.groupby("labeler_id", as_index=False, sort=False).sum()
+    rest = counts - own
+    top = rest.max(axis=1)
+    won = (rest == top[:, None]) & ok[:, None]
+    weight = won / np.maximum(won.sum(axis=1), 1)[:, None]
+    names = np.asarray(labels, dtype=object)
+    cells = []
+    for labeler, idx in g.groupby(g["labeler_id"].astype(str), sort=False).indices.items():
+        table = np.einsum("r,rc,rk->ck", pairs[idx], own[idx], weight[idx])
+        row, col = np.nonzero(table)
+        cells.append(
+            pd.DataFrame(
+                {"labeler_id": labeler, "row": names[row], "col": names[col], "n": table[row, col]}
+            )
+        )
+    return per, pd.concat(cells, ignore_index=True)
 
 
 def _consensus_reference(ann: ir.Table, consensus: pd.DataFrame) -> ir.Table:
@@ -437,6 +267,55 @@ def _kappa_vs_consensus(ann: ir.Table, consensus: pd.DataFrame) -> pd.DataFrame:
         .execute()
     )
     return _kappa_from_cells(cells.rename(columns={"label": "row", "ref": "col"}))
+
+
+def _gold(ann: ir.Table, items: ir.Table | pd.DataFrame) -> ir.Table:
+    """Per labeler: labels on gold items (gold_n) and how many match gold (gold_correct)."""
+    gold = gold_table(items).rename(g_item="item_id")
+    j = ann.join(gold, ann.item_id == gold.g_item)
+    return j.group_by("labeler_id").agg(
+        gold_n=j.count(), gold_correct=(j.label == j.gold_label).cast("int64").sum()
+    )
+
+
+def _volume_and_speed(ann: ir.Table, fast_threshold_s: float) -> ir.Table:
+    """Per labeler: annotations, and when durations exist: median, fast and timed counts."""
+    metrics = {"n": ann.count()}
+    if "duration_s" in ann.columns:
+        dur = ann.duration_s.cast("float64")
+        metrics |= {
+            "median_duration_s": dur.median(),
+            "fast": (dur < fast_threshold_s).cast("int64").sum(),
+            "timed": dur.count(),
+        }
+    return ann.group_by("labeler_id").agg(**metrics)
+
+
+def _per_labeler(
+    ann: ir.Table,
+    items: ir.Table | pd.DataFrame | None,
+    fast_threshold_s: float,
+    leave_one_out: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every per-labeler aggregate: volume, speed and gold in one engine query, L rows."""
+    out = _volume_and_speed(ann, fast_threshold_s)
+    if items is not None:
+        part = _gold(ann, items).rename(_key="labeler_id")
+        out = out.left_join(part, out.labeler_id == part._key).drop("_key")
+    df = out.execute()
+    df["labeler_id"] = df["labeler_id"].astype(str)
+    df = df.merge(leave_one_out, on="labeler_id", how="left")
+    for col in (
+        "median_duration_s",
+        "fast",
+        "timed",
+        "agree",
+        "agreement_n",
+        "gold_n",
+        "gold_correct",
+    ):
+        df[col] = df[col].astype(float) if col in df.columns else np.nan
+    return df
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> np.ndarray:
@@ -502,24 +381,18 @@ def labelers(
         raise InvalidArgument(
             f"fast_threshold_s must be a positive number of seconds; found {fast_threshold_s!r}"
         )
-    gold = gold_table(items) if items is not None else None
-    if consensus is not None:
-        require_columns(consensus, ("item_id", "label"), "consensus")
-    df = _per_labeler(ann, gold, fast_threshold_s)
-    if df is None:
-        return _empty_labelers()
-    for col in ("median_duration_s", "fast", "timed", "gold_n", "gold_correct"):
-        df[col] = df[col].astype(float) if col in df.columns else np.nan
+    loo, loo_cells = _leave_one_out(ann)
+    df = _per_labeler(ann, items, fast_threshold_s, loo)
     df["agreement"] = _ratio(df["agree"], df["agreement_n"])
     df["fast_share"] = _ratio(df["fast"], df["timed"])
     df["gold_accuracy"] = _ratio(df["gold_correct"], df["gold_n"])
     df["gold_ci_low"], df["gold_ci_high"] = wilson_interval(
         df["gold_correct"].fillna(0).to_numpy(), df["gold_n"].fillna(0).to_numpy(), confidence
     )
-    if consensus is not None:
-        kappa = _kappa_vs_consensus(ann, consensus)
-        df = df.drop(columns=["kappa_vs_consensus", "consensus_n"])
-        df = df.merge(kappa, on="labeler_id", how="left")
+    kappa = (
+        _kappa_from_cells(loo_cells) if consensus is None else _kappa_vs_consensus(ann, consensus)
+    )
+    df = df.merge(kappa, on="labeler_id", how="left")
     df["kappa_vs_consensus"] = df["kappa_vs_consensus"].astype(float)
     counts = ("n", "items", "repeats", "agreement_n", "gold_n", "consensus_n")
     for col in counts:
@@ -527,19 +400,6 @@ def labelers(
     df["labeler_id"] = df["labeler_id"].astype(str).astype(object)
     df = df.sort_values("labeler_id", kind="stable").reset_index(drop=True)
     return df[list(LABELER_COLUMNS)]
-
-
-def _empty_labelers() -> pd.DataFrame:
-    """The table of :func:`labelers` without a row."""
-    ints = {"n", "items", "agreement_n", "gold_n", "consensus_n", "repeats"}
-    return pd.DataFrame(
-        {
-            c: pd.Series(
-                [], dtype=object if c == "labeler_id" else np.int64 if c in ints else float
-            )
-            for c in LABELER_COLUMNS
-        }
-    )
 
 
 def cohen_kappa_pairs(ann: ir.Table, min_shared: int = 10) -> pd.DataFrame:
