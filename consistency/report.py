@@ -41,6 +41,7 @@ from consistency.analysis import MAX_SLICE_VALUES
 from consistency.errors import InvalidArgument
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
+from consistency.ui.fmt import chart_text
 
 ReportFormat = Literal["html", "markdown"]
 
@@ -614,15 +615,6 @@ def _now() -> str:
 
 
 # ---- charts ----------------------------------------------------------------------------
-def chart_text(x: Any) -> str:
-    """A label as Plotly shows it literally (Plotly reads ``<b>``, ``<br>`` and entities in text).
-
-    >>> chart_text("<b>ok</b> & fine")
-    '&lt;b&gt;ok&lt;/b&gt; &amp; fine'
-    """
-    return html.escape(str(x), quote=False)
-
-
 def _error(
     values: list[float | None], lows: list[float | None], highs: list[float | None]
 ) -> dict[str, Any]:

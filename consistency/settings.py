@@ -68,7 +68,7 @@ class Limits:
     max_columns: int = 1_000
 
     def check_size(self, file_name: str, n_bytes: int) -> None:
-        """Raise :class:`ImportFailed` (code ``too_large``) when a file is too big.
+        """Raise :class:`ImportFailed` (code ``file_too_large``) when a file is too big.
 
         The message is the one the dashboard shows for an upload over
         Streamlit's own limit, so both read alike.

@@ -31,7 +31,7 @@ from consistency.errors import DatasetNotFound
 from consistency.io import Source, read_predictions, read_source
 from consistency.settings import resolve_data_ref
 from consistency.store import Store, ViewFilter
-from consistency.ui.fmt import md
+from consistency.ui.fmt import chart_text, md
 from consistency.ui.items import resolve_image
 from consistency.ui.state import PAGES
 
@@ -42,14 +42,15 @@ TIMEOUT = 90
 CLASS_LINK = "[cls](https://evil.example/c)"
 CLASS_HTML = "<script>alert('c')</script>"
 CLASS_STYLE = ":red[**loud**]"
+CLASS_ANCHOR = '<a href="https://evil.example/a">a</a>'
 LABELER = "[lab](https://evil.example/l)"
-LABELER_STYLE = "**bob** :blue[b]"
+LABELER_STYLE = "**bob** :blue[b] <b>b</b>"
 ITEM = "![item](https://evil.example/i.png)"
 ITEM_HEADING = "# b <img src=x onerror=alert(1)>"
 FIELD = "camera"
 VALUE = "[val](https://evil.example/v)"
 FIELD_LINK = "[site](https://evil.example/f)"
-VALUE_MATH = "_north_ $x^2$"
+VALUE_MATH = "_north_ $x^2$ <i>n</i>"
 ROUND = "[r2](https://evil.example/r)"
 MODEL = "[m](https://evil.example/m)"
 REF = "![ref](https://evil.example/r.png)"
@@ -59,6 +60,7 @@ PAYLOADS = (
     CLASS_LINK,
     CLASS_HTML,
     CLASS_STYLE,
+    CLASS_ANCHOR,
     LABELER,
     LABELER_STYLE,
     ITEM,
@@ -80,6 +82,8 @@ _ITEMS: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]]] = {
     "e": ((VALUE, VALUE_MATH, "images/e.png"), (SQL, SQL, "ok")),
     "f": (("cam_B", "south", "javascript:alert(1)"), ("ok", CLASS_HTML, CLASS_STYLE)),
     "g": (("cam_B", "south", ""), (CLASS_STYLE, CLASS_STYLE, "ok")),
+    "h": (("cam_B", "south", ""), (CLASS_ANCHOR, CLASS_ANCHOR, "ok")),
+    "i": ((VALUE, VALUE_MATH, ""), (CLASS_ANCHOR, CLASS_ANCHOR, CLASS_HTML)),
 }
 #: Round ROUND relabels three items.
 _ROUND_2 = {"c": ("ok", "ok", "ok"), "d": (CLASS_LINK, CLASS_LINK, "ok"), "f": (CLASS_HTML,) * 3}
@@ -109,6 +113,8 @@ PREDICTIONS_CSV = "\n".join(
         _csv_row(ITEM, CLASS_STYLE, MODEL, "0.9"),
         _csv_row("c", "ok", MODEL, "0.8"),
         _csv_row("d", CLASS_LINK, MODEL, "0.7"),
+        _csv_row("h", CLASS_ANCHOR, MODEL, "0.6"),
+        _csv_row("i", CLASS_ANCHOR, MODEL, "0.6"),
     ]
 ).encode()
 
@@ -191,6 +197,32 @@ def _rendered_markdown(at: AppTest) -> Iterator[tuple[str, str]]:
                 yield f"{kind} {name}", text
 
 
+def _json_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of every string in a chart specification, ``customdata`` left out.
+
+    ``customdata`` holds raw values for clicks and hover templates' numbers; Plotly
+    never draws it as text unless a template names it, and the templates are checked.
+    """
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, v in value.items():
+            if key != "customdata":
+                yield from _json_strings(v, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _json_strings(v, f"{path}[{i}]")
+
+
+def _chart_text(at: AppTest) -> list[tuple[str, str]]:
+    """(where, text) of every string of every Plotly chart of the page."""
+    return [
+        (f"chart {i}{where}", text)
+        for i, chart in enumerate(at.get("plotly_chart"))
+        for where, text in _json_strings(json.loads(chart.proto.spec))
+    ]
+
+
 def _tokens(tokens: list[Token]) -> Iterator[Token]:
     for token in tokens:
         yield token
@@ -213,6 +245,20 @@ def _page(db: Path, script: str, params: dict[str, str | list[str]]) -> AppTest:
         at.query_params[name] = value
     return at.run()
 
+
+#: Payloads that Plotly would read as tags or entities in a chart's text.
+CHART_PAYLOADS = tuple(p for p in PAYLOADS if any(c in p for c in "<>&"))
+#: Hostile names each page draws in a chart (escaped with chart_text).
+CHARTED: dict[str, tuple[str, ...]] = {
+    "overview": (),
+    "classes": (CLASS_ANCHOR, CLASS_HTML, CLASS_LINK),
+    "confusion": (CLASS_ANCHOR, CLASS_HTML, CLASS_LINK),
+    "recommendations": (),
+    "labelers": (CLASS_ANCHOR, CLASS_HTML, CLASS_LINK),
+    "items": (),
+    "slices": (VALUE_MATH, ROUND),
+    "data": (),
+}
 
 #: The URL parameters putting each page's hostile name in focus.
 FOCUS: dict[str, dict[str, str | list[str]]] = {
@@ -261,6 +307,17 @@ def test_hostile_names_are_shown_as_text_on_every_page(
         if not any(md(name) in text for _, text in shown)
     ]
     assert missing == []  # the names are there, escaped
+    charts = _chart_text(at)
+    drawn = [
+        (where, text[:160], [p for p in CHART_PAYLOADS if p in text])
+        for where, text in charts
+        if any(p in text for p in CHART_PAYLOADS)
+    ]
+    assert drawn == []  # no chart draws a name's tags
+    unescaped = [
+        name for name in CHARTED[info.id] if not any(chart_text(name) in t for _, t in charts)
+    ]
+    assert unescaped == []  # the names are drawn, escaped
 
 
 def test_a_link_with_hostile_values_shows_them_as_text_in_errors(
@@ -278,13 +335,14 @@ def test_a_link_with_hostile_values_shows_them_as_text_in_errors(
     assert not at.exception
     assert [e.value for e in at.error] == [
         r"Class '\[go\](https://evil.example/x)' not found in dataset 'hostile'. Classes: "
-        r"\:red\[\*\*loud\*\*\], \<script>alert('c')\</script>, "
+        r'\:red\[\*\*loud\*\*\], \<a href="https://evil.example/a">a\</a>, '
+        r"\<script>alert('c')\</script>, "
         r"\[cls\](https://evil.example/c), ok, x'); DROP TABLE annotations; --. "
         "Left out of this view.",
         r"Round '\<b>r\</b>' not found in dataset 'hostile'. Rounds: 1, "
         r"\[r2\](https://evil.example/r). Left out of this view.",
         "Labeler 'x'); DROP TABLE annotations; --' not found in dataset 'hostile'. Labelers: "
-        r"\*\*bob\*\* \:blue\[b\], \[lab\](https://evil.example/l), ann. "
+        r"\*\*bob\*\* \:blue\[b\] \<b>b\</b>, \[lab\](https://evil.example/l), ann. "
         "Left out of this view.",
         r"Metadata field '\*\*f\*\*' not found in dataset 'hostile'. Fields: "
         r"\[site\](https://evil.example/f), camera. Left out of this view.",
@@ -311,7 +369,7 @@ def test_sql_in_labels_and_filters_is_data(hostile_db: Path, tmp_path: Path) -> 
         ):
             assert len(store.annotations("hostile", view).execute()) == 0
         matched = store.annotations("hostile", ViewFilter(metadata=((FIELD, (VALUE,)),)))
-        assert set(matched.execute()["item_id"]) == {ITEM, ITEM_HEADING, "e"}
+        assert set(matched.execute()["item_id"]) == {ITEM, ITEM_HEADING, "e", "i"}
         with pytest.raises(DatasetNotFound):
             store.annotations("hostile'; DROP TABLE annotations; --")
     finally:

@@ -42,7 +42,7 @@ from consistency.planner import (
 )
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
-from consistency.ui.fmt import md
+from consistency.ui.fmt import chart_text, chart_texts, md
 from consistency.ui.overview import (
     N_BOOT,
     Figure,
@@ -336,7 +336,7 @@ def hlp_chart(result: Mapping[str, Any], selected: str | None = None) -> go.Figu
                 y=[_num(r["hlp"]) for r, _ in part],
                 mode="markers+text",
                 name=name,
-                text=[str(r["class"]) for r, _ in part],
+                text=chart_texts(r["class"] for r, _ in part),
                 textposition=[positions[str(r["class"])] for r, _ in part],
                 textfont={"color": "#222222", "size": 13},
                 customdata=[[str(r["class"])] for r, _ in part],
@@ -354,8 +354,7 @@ def hlp_chart(result: Mapping[str, Any], selected: str | None = None) -> go.Figu
                 error_x=_errors(part, "model_accuracy"),
                 error_y=_errors(part, "hlp"),
                 hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>model accuracy %{x:.0%}<br>HLP %{y:.0%}"
-                    "<extra></extra>"
+                    "<b>%{text}</b><br>model accuracy %{x:.0%}<br>HLP %{y:.0%}<extra></extra>"
                 ),
             )
         )
@@ -647,7 +646,7 @@ def overlap_chart(plan: OverlapPlan, cls: str | None = None) -> go.Figure:
                 x=frame["labels per item"],
                 y=frame[column] / 100,
                 mode="lines+markers",
-                name=column if column.endswith(")") else f"{column} (all classes)",
+                name=chart_text(column if column.endswith(")") else f"{column} (all classes)"),
                 line={
                     "color": fmt.OKABE_ITO[0] if column.startswith("majority") else fmt.GOOD,
                     "dash": "dash" if column.endswith(")") else "solid",

@@ -31,7 +31,7 @@ from consistency.metrics.alpha import alpha
 from consistency.metrics.classes import alpha_after_merge, confusion
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
-from consistency.ui.fmt import md
+from consistency.ui.fmt import chart_texts, md
 from consistency.ui.overview import (
     Figure,
     as_percent,
@@ -129,8 +129,8 @@ def heatmap(frame: pd.DataFrame, normalize: str, pair: tuple[str, str] | None = 
     fig = go.Figure(
         go.Heatmap(
             z=off,
-            x=classes,
-            y=classes,
+            x=chart_texts(classes),
+            y=chart_texts(classes),
             text=[[cell_text(v, normalize) for v in row] for row in values],
             texttemplate="%{text}",
             colorscale=COLOURS,

@@ -3,13 +3,16 @@
 Every page formats figures through these helpers, so a percentage or an
 interval reads the same everywhere. Missing values (None, NaN) print as an
 em dash. Names from the data and values from the URL go through :func:`md`
-before any Streamlit element that renders Markdown, so they show as typed.
+before any Streamlit element that renders Markdown, and through
+:func:`chart_text` before any text a Plotly chart draws, so they show as typed.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
+from collections.abc import Iterable
 
 #: What a missing figure prints as.
 MISSING = "—"
@@ -116,3 +119,29 @@ def md(text: object) -> str:
 def _escape_last(marker: str) -> str:
     """``1.`` -> ``1\\.``, ``#`` -> ``\\#``: the punctuation of a line-start marker escaped."""
     return marker[:-1] + "\\" + marker[-1]
+
+
+def chart_text(text: object) -> str:
+    """``text`` as a Plotly chart draws it literally: ``&``, ``<`` and ``>`` as entities.
+
+    Plotly reads a subset of HTML in every text it draws (axis categories,
+    legend entries, hover labels, text on points): ``<b>``, ``<i>``, ``<br>``,
+    ``<span style>`` and ``<a href>`` to an ``http(s)`` address, which becomes
+    a link. It decodes entities, so the escaped text shows exactly as typed.
+    Keep the raw value in ``customdata`` when a click must return it.
+
+    >>> chart_text("<b>ok</b> & fine")
+    '&lt;b&gt;ok&lt;/b&gt; &amp; fine'
+    >>> chart_text('<a href="https://x.example">x</a>')
+    '&lt;a href="https://x.example"&gt;x&lt;/a&gt;'
+    """
+    return html.escape(str(text), quote=False)
+
+
+def chart_texts(texts: Iterable[object]) -> list[str]:
+    """:func:`chart_text` of each of ``texts`` (axis categories, hover labels...).
+
+    >>> chart_texts(["a<b", 1])
+    ['a&lt;b', '1']
+    """
+    return [chart_text(t) for t in texts]

@@ -40,7 +40,7 @@ from consistency.errors import NotComputable
 from consistency.metrics.consensus import dawid_skene, majority_vote
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
-from consistency.ui.fmt import md
+from consistency.ui.fmt import chart_texts, md
 from consistency.ui.overview import items_table, select_into_view, show_notes
 from consistency.ui.page import PageContext
 from consistency.ui.slices import computed, note_names, options_for, with_notes
@@ -259,8 +259,8 @@ def heatmap(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[str(c) for c in matrix.columns],
-            y=[str(i) for i in matrix.index],
+            x=chart_texts(matrix.columns),
+            y=chart_texts(matrix.index),
             zmin=zmin,
             zmax=zmax,
             colorscale=[[0.0, "#FFFFFF"], [1.0, fmt.GOOD]],

@@ -35,7 +35,7 @@ from consistency.errors import ConsistencyError, NotComputable
 from consistency.notes import add_notes, row_where
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
-from consistency.ui.fmt import md
+from consistency.ui.fmt import chart_text, chart_texts, md
 from consistency.ui.overview import (
     analysis_options,
     items_table,
@@ -164,8 +164,8 @@ def interval_figure(
     for band in bands:
         fig.add_trace(
             go.Scatter(
-                name=band.name,
-                y=list(labels),
+                name=chart_text(band.name),
+                y=chart_texts(labels),
                 x=list(band.values),
                 mode="markers",
                 marker={"color": list(band.colors), "size": 11, "symbol": band.symbol},
@@ -177,7 +177,7 @@ def interval_figure(
                     "color": fmt.NEUTRAL,
                     "thickness": 1.5,
                 },
-                hovertext=list(band.hover),
+                hovertext=chart_texts(band.hover),
                 hoverinfo="text",
             )
         )
