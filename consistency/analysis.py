@@ -501,6 +501,7 @@ def recommend_context(
     """The :class:`consistency.recommend.Context` of a view (reuses ``parts`` already computed)."""
     from consistency.engine import disputed_items
     from consistency.metrics.alpha import alpha as alpha_of
+    from consistency.metrics.alpha import alphas_without_labelers
     from consistency.metrics.classes import confused_pairs
     from consistency.recommend import Context
 
@@ -522,8 +523,13 @@ def recommend_context(
     if a is None:
         a = alpha_of(p, options.level)  # type: ignore[arg-type]
 
+    left_out: dict[str, float] = {}
+
     def without(labeler: str) -> float:
-        return alpha_of(profile(ann.filter(ann.labeler_id != labeler)), options.level)  # type: ignore[arg-type]
+        # one engine pass answers for every labeler (the rules ask for a few)
+        if not left_out:
+            left_out.update(alphas_without_labelers(ann, options.level))  # type: ignore[arg-type]
+        return left_out.get(str(labeler), float("nan"))
 
     def examples(
         classes: list[str] | None = None,
