@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from consistency.engine import Profile, kept, profile
+from consistency.engine import Profile, kept, labeler_patterns, profile
 from consistency.errors import InvalidArgument, NotComputable
 from consistency.store import Store, ViewFilter
 
@@ -528,7 +528,8 @@ def recommend_context(
     def without(labeler: str) -> float:
         # one engine pass answers for every labeler (the rules ask for a few)
         if not left_out:
-            left_out.update(alphas_without_labelers(ann, options.level))  # type: ignore[arg-type]
+            source = parts.get("labeler_patterns", ann)
+            left_out.update(alphas_without_labelers(source, options.level))  # type: ignore[arg-type]
         return left_out.get(str(labeler), float("nan"))
 
     def examples(
@@ -621,6 +622,7 @@ def analyze(
             ViewFilter(("*",), view.labelers, view.metadata, view.time_from, view.time_to),
             options,
         )
+        per_labeler = labeler_patterns(ann)  # the notes and the recommendations read it
         recs = recommendations_table(
             store,
             dataset,
@@ -633,6 +635,7 @@ def analyze(
                 "labelers": labelers_df,
                 "slices": slices,
                 "alpha": ov["alpha"]["value"],
+                "labeler_patterns": per_labeler,
             },
         )
         per_class_cols = [
@@ -699,7 +702,7 @@ def analyze(
         }
         from consistency.notes import add_notes
 
-        result = add_notes(result, note_thresholds, ann)
+        result = add_notes(result, note_thresholds, per_labeler)
         result["round_change"] = None  # the latest round against the one before it
         if len(summary["rounds"]) >= 2:
             from consistency.compare import latest_round_change

@@ -342,6 +342,80 @@ def pattern_counts(
         bits = wider
 
 
+@dataclass(frozen=True)
+class LabelerPatterns:
+    """Each labeler's items as count patterns: the item's counts beside the labeler's own.
+
+    Row r stands for ``weight[r]`` (labeler, item) pairs of labeler
+    ``labeler[r]`` whose item has counts ``item_counts[r]`` (n_uc, all
+    labelers) and whose own labels on it count ``own_counts[r]`` (n^L_uc,
+    repeats included). Rows are sorted by labeler. ``counts``/``items`` are
+    the view's own patterns (as in :class:`Profile`), so figures "without
+    labeler L" are the whole minus a correction. Labels in canonical order
+    with their numeric ``values``.
+    """
+
+    labels: tuple[str, ...]
+    values: np.ndarray
+    counts: np.ndarray
+    items: np.ndarray
+    labeler: np.ndarray
+    item_counts: np.ndarray
+    own_counts: np.ndarray
+    weight: np.ndarray
+
+    def blocks(self) -> Iterator[tuple[str, slice]]:
+        """(labeler, its rows) for each labeler, in order."""
+        names = self.labeler
+        if not len(names):
+            return
+        starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+        ends = np.r_[starts[1:], len(names)]
+        for a, b in zip(starts, ends, strict=True):
+            yield str(names[a]), slice(int(a), int(b))
+
+
+def labeler_patterns(ann: ir.Table) -> LabelerPatterns:
+    """The :class:`LabelerPatterns` of an annotation table: two queries on one kept table.
+
+    The items' packed counts (:func:`item_keys`) are kept in the engine; one
+    query groups them into patterns, another joins them with the per
+    (labeler, item) packed counts and groups by (labeler, item pattern, own
+    pattern). Linear in the annotations; the rows number at most labelers x
+    patterns. Fields widen as in :func:`pattern_counts`.
+    """
+    ll = label_labeler_counts(ann)
+    table = label_table(ll["label"], ll["n"])
+    labels = table["label"].tolist()
+    k = len(labels)
+    bits = PATTERN_BITS
+    while True:
+        with kept(item_keys(ann, labels, (), bits)) as whole:
+            keys = key_columns(whole)
+            patterns = whole.group_by(["m", *keys]).agg(items=whole.count()).execute()
+            wider = fitting_bits(int(patterns["m"].max())) if len(patterns) else None
+            if wider is not None and wider > bits:
+                bits = wider
+                continue
+            own = item_keys(ann, labels, ("labeler_id",), bits)
+            item = whole.rename({f"w_{c}": c for c in ["item_id", "m", *keys]})
+            pairs = own.join(item, own.item_id == item.w_item_id)
+            by = ["labeler_id", *keys, *(f"w_{c}" for c in keys)]
+            rows = pairs.group_by(by).agg(items=pairs.count()).execute()
+        break
+    rows = rows.sort_values("labeler_id", kind="stable").reset_index(drop=True)
+    return LabelerPatterns(
+        labels=tuple(labels),
+        values=table["value"].to_numpy(dtype=float),
+        counts=decode_keys(patterns[keys].to_numpy(), k, bits),
+        items=patterns["items"].to_numpy(dtype=np.int64),
+        labeler=rows["labeler_id"].astype(str).to_numpy(),
+        item_counts=decode_keys(rows[[f"w_{c}" for c in keys]].to_numpy(), k, bits),
+        own_counts=decode_keys(rows[keys].to_numpy(), k, bits),
+        weight=rows["items"].to_numpy(dtype=np.int64),
+    )
+
+
 def label_labeler_counts(ann: ir.Table, by: Sequence[str] = ()) -> pd.DataFrame:
     """Annotations per (``by``, label, labeler): the label and labeler dictionaries in one query."""
     return ann.group_by([*by, "label", "labeler_id"]).agg(n=ann.count()).execute()

@@ -37,6 +37,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from consistency.engine import LabelerPatterns, labeler_patterns
 from consistency.errors import InvalidArgument
 
 NoteSeverity = Literal["warning", "info"]
@@ -421,7 +422,7 @@ NOTE_RULES: tuple[Rule, ...] = (
 
 
 # ---- the per-labeler class use ---------------------------------------------------------
-def labeler_class_use(ann: ir.Table) -> pd.DataFrame:
+def labeler_class_use(source: ir.Table | LabelerPatterns) -> pd.DataFrame:
     """How often each labeler gives each class, against the others on the same items.
 
     For labeler L and class c, over the items L labeled that someone else
@@ -438,6 +439,9 @@ def labeler_class_use(ann: ir.Table) -> pd.DataFrame:
     whole dataset, keeps apart a labeler's habits and the items it was given
     (a marginal-homogeneity check, as Stuart-Maxwell's for two raters).
 
+    The sums run over :func:`consistency.engine.labeler_patterns` of the
+    annotations (one engine pass; give it instead of the table to reuse it).
+
     Returns:
         One row per labeler and class used on its shared items, columns
         :data:`CLASS_USE_COLUMNS`, sorted by labeler and class.
@@ -448,24 +452,27 @@ def labeler_class_use(ann: ir.Table) -> pd.DataFrame:
     >>> labeler_class_use(t)[["labeler_id", "class", "rate", "others_rate"]].values.tolist()
     [['x', 'p', 1.0, 0.5], ['x', 'q', 0.0, 0.5], ['y', 'p', 0.5, 1.0], ['y', 'q', 0.5, 0.0]]
     """
-    own = ann.group_by(["labeler_id", "item_id", "label"]).agg(own=ann.count())
-    per_item = own.group_by(["labeler_id", "item_id"]).agg(r=own.own.sum())
-    uc = ann.group_by(["item_id", "label"]).agg(n_uc=ann.count())
-    um = uc.group_by("item_id").agg(m_u=uc.n_uc.sum())
-    cand = per_item.join(um, "item_id")
-    cand = cand.filter(cand.m_u > cand.r).join(uc, "item_id")
-    mine = own.rename(o_lab="labeler_id", o_item="item_id", o_label="label")
-    j = cand.left_join(
-        mine,
-        [cand.labeler_id == mine.o_lab, cand.item_id == mine.o_item, cand.label == mine.o_label],
-    )
-    mine_n = j.own.fill_null(0).cast("float64")
-    expected = j.r.cast("float64") * (j.n_uc.cast("float64") - mine_n) / (j.m_u - j.r)
-    cells = (
-        j.group_by([j.labeler_id, j.label])
-        .agg(labels=mine_n.sum(), expected=expected.sum())
-        .execute()
-    )
+    lp = source if isinstance(source, LabelerPatterns) else labeler_patterns(source)
+    whole = lp.item_counts.astype(float)
+    own = lp.own_counts.astype(float)
+    m, r = whole.sum(axis=1), own.sum(axis=1)
+    shared = m > r
+    w = np.where(shared, lp.weight, 0).astype(float)
+    share = np.where(shared, r / np.where(shared, m - r, 1.0), 0.0)
+    frames = []
+    for name, rows in lp.blocks():
+        present = (w[rows] @ whole[rows]) > 0
+        frames.append(
+            pd.DataFrame(
+                {
+                    "labeler_id": name,
+                    "label": np.asarray(lp.labels, dtype=object)[present],
+                    "labels": (w[rows] @ own[rows])[present],
+                    "expected": ((w[rows] * share[rows]) @ (whole[rows] - own[rows]))[present],
+                }
+            )
+        )
+    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if cells.empty:
         return pd.DataFrame({c: [] for c in CLASS_USE_COLUMNS})
     cells = cells.rename(columns={"label": "class"}).astype({"labeler_id": str, "class": str})
@@ -507,14 +514,15 @@ def compute_notes(
 def add_notes(
     result: Mapping[str, Any],
     thresholds: NoteThresholds | None = None,
-    ann: ir.Table | None = None,
+    ann: ir.Table | LabelerPatterns | None = None,
 ) -> dict[str, Any]:
     """A copy of ``result`` with ``notes`` beside each figure and all of them at the top level.
 
     ``result["alpha"]["notes"]`` and each row's ``notes`` hold
     ``{code, severity, message}``; ``result["notes"]`` lists every note with
     its ``where``. Every figure gets a ``notes`` list, empty when nothing is
-    to be said. ``ann`` (the view's annotations) enables ``unequal_use``.
+    to be said. ``ann`` (the view's annotations, or their
+    :func:`consistency.engine.labeler_patterns`) enables ``unequal_use``.
     """
     use = labeler_class_use(ann) if ann is not None else None
     found = compute_notes(result, thresholds, use)

@@ -26,17 +26,7 @@ from typing import Literal
 import ibis.expr.types as ir
 import numpy as np
 
-from consistency.engine import (
-    PATTERN_BITS,
-    Profile,
-    decode_keys,
-    fitting_bits,
-    item_keys,
-    kept,
-    key_columns,
-    label_labeler_counts,
-    label_table,
-)
+from consistency.engine import LabelerPatterns, Profile, labeler_patterns
 from consistency.errors import InvalidArgument, NotComputable
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
@@ -182,9 +172,11 @@ def alpha(profile: Profile, level: Level = "nominal", order: list[str] | None = 
 
 
 def alphas_without_labelers(
-    ann: ir.Table, level: Level = "nominal", labelers: Sequence[str] | None = None
+    source: ir.Table | LabelerPatterns,
+    level: Level = "nominal",
+    labelers: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """Krippendorff's alpha of ``ann`` without each labeler's labels, every labeler at once.
+    """Krippendorff's alpha without each labeler's labels, every labeler at once.
 
     Leaving labeler L out changes only the items L labeled: item u's counts
     n_u become n_u - l_u, where l_u counts L's own labels on u (repeats
@@ -196,10 +188,11 @@ def alphas_without_labelers(
     and alpha^(-L) = 1 - (n' - 1) sum o'_ck d_ck / sum n'_c n'_k d_ck as in
     :func:`alpha`, with d from the remaining marginals for ordinal data.
     Labels only L used have no coincidences left, so they change nothing.
-    One engine pass groups the (labeler, item) pairs by (labeler, pattern of
-    the item, pattern of L's labels on it); per labeler the rest is K x K
-    arithmetic. Equals ``alpha(profile(ann.filter(ann.labeler_id != L)))``
-    for every L (NaN when fewer than two pairable values remain).
+    The sums run over :func:`consistency.engine.labeler_patterns` (one
+    engine pass, give it instead of the table to reuse it); per labeler the
+    rest is K x K arithmetic. Equals
+    ``alpha(profile(ann.filter(ann.labeler_id != L)))`` for every L (NaN when
+    fewer than two pairable values remain).
 
     ``labelers`` restricts the answer to those labelers (default: all).
 
@@ -210,50 +203,18 @@ def alphas_without_labelers(
     {'x': 0.545, 'y': 0.444, 'z': 0.545}
     """
     level = check_level(level)
-    ll = label_labeler_counts(ann)
-    wanted = sorted(ll["labeler_id"].astype(str).unique().tolist())
-    if labelers is not None:
-        asked = {str(x) for x in labelers}
-        wanted = [x for x in wanted if x in asked]
-    if ll.empty or not wanted:
-        return {}
-    table = label_table(ll["label"], ll["n"])
-    labels = table["label"].tolist()
-    k = len(labels)
-    bits = PATTERN_BITS
-    while True:
-        with kept(item_keys(ann, labels, (), bits)) as whole:
-            keys = key_columns(whole)
-            patterns = whole.group_by(["m", *keys]).agg(items=whole.count()).execute()
-            top = int(patterns["m"].max()) if len(patterns) else 0
-            wider = fitting_bits(top)
-            if wider is not None and wider > bits:
-                bits = wider
-                continue
-            own = item_keys(ann.filter(ann.labeler_id.isin(wanted)), labels, ("labeler_id",), bits)
-            item = whole.rename({f"w_{c}": c for c in ["item_id", "m", *keys]})
-            pairs = own.join(item, own.item_id == item.w_item_id)
-            by = ["labeler_id", *keys, *(f"w_{c}" for c in keys)]
-            rows = pairs.group_by(by).agg(items=pairs.count()).execute()
-        break
-    o = coincidence_of(decode_keys(patterns[keys].to_numpy(), k, bits), patterns["items"])
-    rows = rows.sort_values("labeler_id", kind="stable").reset_index(drop=True)
-    item_counts = decode_keys(rows[[f"w_{c}" for c in keys]].to_numpy(), k, bits)
-    left = item_counts - decode_keys(rows[keys].to_numpy(), k, bits)
-    weight = rows["items"].to_numpy(dtype=float)
-    names = rows["labeler_id"].astype(str).to_numpy()
-    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
-    ends = np.r_[starts[1:], len(names)]
-    values = table["value"].to_numpy(dtype=float)
+    lp = source if isinstance(source, LabelerPatterns) else labeler_patterns(source)
+    asked = None if labelers is None else {str(x) for x in labelers}
+    o = coincidence_of(lp.counts, lp.items)
     out: dict[str, float] = {}
-    for a, b in zip(starts, ends, strict=True):
-        w = weight[a:b]
-        o_left = o - coincidence_of(item_counts[a:b], w) + coincidence_of(left[a:b], w)
+    for name, rows in lp.blocks():
+        if asked is not None and name not in asked:
+            continue
+        whole, own, w = lp.item_counts[rows], lp.own_counts[rows], lp.weight[rows]
+        o_left = o - coincidence_of(whole, w) + coincidence_of(whole - own, w)
         o_left = np.where(np.abs(o_left) < 1e-9, 0.0, o_left)  # exact zeros stay zeros
-        out[str(names[a])] = alpha_from_coincidence(
-            o_left, distance(level, values, o_left.sum(axis=1))
-        )
-    return {x: out.get(x, float("nan")) for x in wanted}
+        out[name] = alpha_from_coincidence(o_left, distance(level, lp.values, o_left.sum(axis=1)))
+    return out
 
 
 @dataclass(frozen=True)
