@@ -5,9 +5,8 @@ from consistency.ui.page import setup_page
 
 ctx = setup_page("Overview", controls=("level",))
 if ctx.dataset is not None:
-    overview.summary_panel(ctx)
-    overview.design_panel(ctx)
-    result = overview.get_analysis(ctx)
-    overview.agreement_panel(ctx, result)
-    overview.recommendations_panel(ctx, result)
+    glance = overview.get_glance(ctx)
+    overview.summary_panel(ctx, glance)
+    overview.design_panel(ctx, glance)
+    overview.analysis_panels(ctx, glance)
 overview.datasets_panel(ctx)

@@ -15,14 +15,15 @@ Items page (:func:`items_table`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from consistency.analysis import AnalysisOptions, analyze, dataset_profile
+from consistency.analysis import AnalysisOptions, analyze, dataset_profile, overall
+from consistency.engine import profile
 from consistency.errors import ConsistencyError
 from consistency.notes import notes_for
 from consistency.store import Store, ViewFilter
@@ -44,16 +45,48 @@ def view_counts(store: Store, dataset: str, view: ViewFilter) -> dict[str, int]:
     return {k: int(row[k].iat[0]) for k in ("annotations", "items", "labelers", "classes")}
 
 
+def view_glance(store: Store, dataset: str, view: ViewFilter, level: str) -> dict[str, Any]:
+    """The Overview's first figures, from one profile of the view (one pass in the engine).
+
+    ``counts`` as :func:`view_counts`, ``labels_per_item`` as
+    :func:`labels_per_item`, ``dataset.pairable_items``, and, when agreement
+    is computable, alpha with its interval, Fleiss' kappa, Gwet's AC1 and
+    percent agreement as :func:`view_analysis` gives them (the same profile,
+    draws and seed, so the figures do not change when the analysis arrives).
+    It has no notes and no recommendations: those need the whole analysis.
+    """
+    p = profile(store.annotations(dataset, view), repeats=False)
+    out: dict[str, Any] = {
+        "counts": {
+            "annotations": p.annotations,
+            "items": p.items,
+            "labelers": p.labelers,
+            "classes": len(p.labels),
+        },
+        "labels_per_item": p.labels_per_item(),
+        "dataset": {"pairable_items": p.pairable_items},
+    }
+    if p.annotations:
+        with suppress(ConsistencyError):  # the analysis says why, in its own words
+            out.update(overall(p, analysis_options(level)))
+    return out
+
+
+def get_glance(ctx: PageContext) -> dict[str, Any]:
+    """The view's :func:`view_glance` (cached)."""
+    return ctx.cached(view_glance, ctx.require_dataset(), ctx.filter, ctx.view.level)
+
+
 def datasets_frame(store: Store) -> pd.DataFrame:
     """The store's datasets with their counts, for display."""
     df = store.datasets()
     return df.rename(columns={"id": "dataset", "created_at": "created"})
 
 
-def summary_panel(ctx: PageContext) -> None:
+def summary_panel(ctx: PageContext, glance: Mapping[str, Any] | None = None) -> None:
     """What the current view holds: annotations, items, labelers, classes."""
     dataset = ctx.require_dataset()
-    counts = ctx.cached(view_counts, dataset, ctx.filter)
+    counts = glance["counts"] if glance else ctx.cached(view_counts, dataset, ctx.filter)
     st.subheader("In this view")
     cols = st.columns(4)
     for col, (key, label) in zip(
@@ -416,10 +449,12 @@ def show_figures(
             col.metric(f.label, f.value, help=f.help)
 
 
-def design_panel(ctx: PageContext) -> None:
+def design_panel(ctx: PageContext, glance: Mapping[str, Any] | None = None) -> None:
     """How the view was labeled: labels per item and rounds (fast; no bootstrap)."""
     dataset = ctx.require_dataset()
-    distribution = ctx.cached(labels_per_item, dataset, ctx.filter)
+    distribution = (
+        glance["labels_per_item"] if glance else ctx.cached(labels_per_item, dataset, ctx.filter)
+    )
     show_figures(
         [labels_per_item_figure(distribution), rounds_figure(ctx.catalog.rounds, ctx.view)],
         columns=4,
@@ -431,6 +466,24 @@ def agreement_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
     st.subheader("Agreement")
     show_figures(agreement_figures(result), widths=(2, 1, 1, 1))
     show_notes(notes_for(result, "alpha"))
+
+
+def analysis_panels(ctx: PageContext, glance: Mapping[str, Any] | None = None) -> None:
+    """Agreement, then what to do next: the glance's figures at once, the rest when computed.
+
+    The agreement cards show the :func:`view_glance` figures while the whole
+    analysis runs (on a large view it takes a while the first time), then
+    are drawn again with its notes, followed by the recommendations.
+    """
+    slot = st.empty()
+    if glance and "alpha" in glance:
+        with slot.container():
+            agreement_panel(ctx, glance)
+            st.caption(":material/hourglass_top: Notes and recommendations are being worked out…")
+    result = get_analysis(ctx)
+    with slot.container():
+        agreement_panel(ctx, result)
+    recommendations_panel(ctx, result)
 
 
 def recommendations_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
