@@ -578,6 +578,49 @@ def disputed_items(
     return per.execute()
 
 
+def disputed_by_class(ann: ir.Table, limit: int = 20) -> pd.DataFrame:
+    """The ``limit`` most disputed items of every class, in one query.
+
+    For each class, the items with at least one label of the class and some
+    disagreement (> 0), worst first as in :func:`disputed_items` (highest
+    disagreement, then lowest top share, then item id). Columns ``class``,
+    ``rank`` (1, 2, ...), ``item_id``, ``disagreement``, ``top_share``;
+    sorted by class and rank. A window over (item, class) pairs in the
+    engine: a page choosing another class then reads the rows it has.
+    """
+    has = ann.select(cls=ann.label, item=ann.item_id).distinct()
+    out = _most_disputed(ann, has, ["cls"], limit)
+    return out.rename(columns={"cls": "class"}).astype({"class": str})
+
+
+def disputed_by_pair(ann: ir.Table, limit: int = 20) -> pd.DataFrame:
+    """The ``limit`` most disputed items of every pair of classes met on an item, in one query.
+
+    For classes a < b (by name), the items with labels of both, worst first
+    as in :func:`disputed_items`. Columns ``class_a``, ``class_b``, ``rank``,
+    ``item_id``, ``disagreement``, ``top_share``; sorted by pair and rank.
+    """
+    has = ann.select(cls=ann.label, item=ann.item_id).distinct()
+    other = has.rename(cls_b="cls", item_b="item")
+    pairs = has.join(other, (has.item == other.item_b) & (has.cls < other.cls_b))
+    pairs = pairs.select(cls_a=pairs.cls, cls_b=pairs.cls_b, item=pairs.item)
+    out = _most_disputed(ann, pairs, ["cls_a", "cls_b"], limit)
+    out = out.rename(columns={"cls_a": "class_a", "cls_b": "class_b"})
+    return out.astype({"class_a": str, "class_b": str})
+
+
+def _most_disputed(ann: ir.Table, groups: ir.Table, by: list[str], limit: int) -> pd.DataFrame:
+    """The ``limit`` most disputed items of each group of ``groups`` (columns ``by`` and ``item``)."""
+    per = item_disagreement(ann)
+    per = per.filter(per.disagreement > 0)
+    j = groups.join(per, groups.item == per.item_id)
+    order = [ibis.desc(j.disagreement), j.top_share, j.item_id]
+    j = j.mutate(rank=ibis.row_number().over(group_by=[j[c] for c in by], order_by=order) + 1)
+    j = j.filter(j.rank <= limit)
+    cols = [*by, "rank", "item_id", "disagreement", "top_share"]
+    return j.select(*cols).order_by([*by, "rank"]).execute().astype({"item_id": str})
+
+
 def combine(profiles: list[Profile]) -> Profile:
     """One profile of the union of disjoint sets of items (e.g. all slices but one).
 

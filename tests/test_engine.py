@@ -8,7 +8,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consistency.engine import disputed_items, label_value_or_nan, profile, profile_from_rows
+from consistency.engine import (
+    disputed_by_class,
+    disputed_by_pair,
+    disputed_items,
+    label_value_or_nan,
+    profile,
+    profile_from_rows,
+)
 
 LABELS = st.sampled_from(["a", "b", "ç", "10", "2", "x y", "é👍", "-1.5"])
 
@@ -17,7 +24,8 @@ LABELS = st.sampled_from(["a", "b", "ç", "10", "2", "x y", "é👍", "-1.5"])
 def tables(draw):
     n = draw(st.integers(1, 40))
     rows = [
-        (f"i{draw(st.integers(0, 12))}", f"w{draw(st.integers(0, 4))}", draw(LABELS)) for _ in range(n)
+        (f"i{draw(st.integers(0, 12))}", f"w{draw(st.integers(0, 4))}", draw(LABELS))
+        for _ in range(n)
     ]
     return pd.DataFrame(rows, columns=["item_id", "labeler_id", "label"])
 
@@ -46,13 +54,49 @@ def test_numeric_labels_sort_by_value_then_names():
 
 
 def test_disputed_items_order_and_class_filter():
-    df = pd.DataFrame({
-        "item_id": list("aaabbbcccdd"),
-        "labeler_id": list("xyzxyzxyzxy"),
-        "label": list("11211112311"),
-    })
+    df = pd.DataFrame(
+        {
+            "item_id": list("aaabbbcccdd"),
+            "labeler_id": list("xyzxyzxyzxy"),
+            "label": list("11211112311"),
+        }
+    )
     df["label_value"] = 0.0
     got = disputed_items(ibis.memtable(df))
     assert got["item_id"].tolist() == ["c", "a", "b", "d"]
     assert got["disagreement"].round(6).tolist() == [1.0, round(2 / 3, 6), 0.0, 0.0]
     assert disputed_items(ibis.memtable(df), classes=["3"])["item_id"].tolist() == ["c"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.sampled_from("xyz"), st.sampled_from(["p", "q", "r", "é"])),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 4),
+)
+def test_disputed_items_of_every_class_and_pair_in_one_query(rows, limit) -> None:
+    df = pd.DataFrame(rows, columns=["item_id", "labeler_id", "label"]).astype({"item_id": str})
+    t = ibis.memtable(df)
+    by_class = disputed_by_class(t, limit)
+    by_pair = disputed_by_pair(t, limit)
+    classes = sorted(df["label"].unique())
+    for c in classes:
+        want = disputed_items(t, limit, [c])
+        want = want[want["disagreement"] > 0]
+        got = by_class[by_class["class"] == c]
+        assert got["item_id"].tolist() == want["item_id"].astype(str).tolist()
+        assert got["rank"].tolist() == list(range(1, len(got) + 1))
+        np.testing.assert_allclose(got["disagreement"], want["disagreement"], atol=1e-12)
+    for a in classes:
+        for b in classes:
+            if a >= b:
+                continue
+            both = df.groupby("item_id")["label"].agg(set)
+            items = [i for i, s in both.items() if {a, b} <= s]
+            want = disputed_items(t.filter(t.item_id.isin(items)), limit) if items else None
+            got = by_pair[(by_pair["class_a"] == a) & (by_pair["class_b"] == b)]
+            expected = [] if want is None else want["item_id"].astype(str).tolist()
+            assert got["item_id"].tolist() == expected

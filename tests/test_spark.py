@@ -21,9 +21,9 @@ import pytest
 
 from consistency import cli
 from consistency.analysis import AnalysisOptions, analyze
-from consistency.engine import disputed_items, profile
+from consistency.engine import disputed_by_class, disputed_by_pair, disputed_items, profile
 from consistency.errors import DatasetNotFound, InvalidArgument
-from consistency.metrics.alpha import alpha_with_ci, coincidence
+from consistency.metrics.alpha import alpha_with_ci, alphas_without_labelers, coincidence
 from consistency.metrics.classes import per_class
 from consistency.metrics.consensus import dawid_skene, majority_vote
 from consistency.metrics.labelers import cohen_kappa_pairs, labelers
@@ -146,6 +146,9 @@ def main_figures(store: TableStore, view: ViewFilter) -> dict[str, Any]:
         "labelers": frame_records(labelers(ann, store.items(store.dataset))),
         "kappa_pairs": frame_records(cohen_kappa_pairs(ann, min_shared=5)),
         "disputed": frame_records(disputed_items(ann, limit=15)),
+        "disputed_by_class": frame_records(disputed_by_class(ann, limit=5)),
+        "disputed_by_pair": frame_records(disputed_by_pair(ann, limit=3)),
+        "without_each_labeler": alphas_without_labelers(ann),
         "rounds": frame_records(alpha_by_round(store, store.dataset, view, n_boot=100)),
     }
 

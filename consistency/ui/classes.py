@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from consistency.analysis import dataset_profile
-from consistency.engine import Profile, disputed_items
+from consistency.engine import Profile, disputed_by_class
 from consistency.errors import ConsistencyError
 from consistency.planner import (
     CI_WIDTH,
@@ -54,6 +54,7 @@ from consistency.ui.overview import (
     sentence_case,
     show_figures,
     show_notes,
+    view_profile,
 )
 from consistency.ui.page import PageContext, page_url
 from consistency.ui.recommendations import RelabelTarget, relabel_panel
@@ -155,9 +156,19 @@ def specific_agreement_intervals(
     return pd.DataFrame(rows, columns=["class", "ci_low", "ci_high"])
 
 
-def class_intervals(store: Store, dataset: str, view: ViewFilter, n_boot: int) -> pd.DataFrame:
-    """:func:`specific_agreement_intervals` of a view."""
-    return specific_agreement_intervals(dataset_profile(store, dataset, view), n_boot)
+def view_intervals(ctx: PageContext) -> pd.DataFrame:
+    """:func:`class_intervals` of the page's view (cached), from :func:`view_profile`."""
+    return ctx.cached(
+        class_intervals, ctx.require_dataset(), ctx.filter, N_BOOT, profile=view_profile(ctx)
+    )
+
+
+def class_intervals(
+    store: Store, dataset: str, view: ViewFilter, n_boot: int, profile: Profile | None = None
+) -> pd.DataFrame:
+    """:func:`specific_agreement_intervals` of a view (``profile``: its profile, if at hand)."""
+    p = profile if profile is not None else dataset_profile(store, dataset, view)
+    return specific_agreement_intervals(p, n_boot)
 
 
 def _partners(row: Mapping[str, Any]) -> list[tuple[str, float]]:
@@ -206,10 +217,10 @@ def agreement_frame(
 
 def agreement_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
     """The per-class agreement table; choosing a row puts its class in the URL."""
-    dataset = ctx.require_dataset()
+    ctx.require_dataset()
     st.subheader("Agreement per class")
     with computing(f"Bootstrapping the interval of each class ({N_BOOT:,} draws)."):
-        intervals = ctx.cached(class_intervals, dataset, ctx.filter, N_BOOT)
+        intervals = view_intervals(ctx)
     frame = agreement_frame(result, intervals)
     st.caption(
         "Specific agreement: given one label of the class on an item, the chance that "
@@ -457,17 +468,28 @@ def partners_frame(row: Mapping[str, Any], view: View) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["class", "% of its disagreement", "pair"])
 
 
+def disputed_classes(store: Store, dataset: str, view: ViewFilter, limit: int = 20) -> pd.DataFrame:
+    """The most disputed items of every class of a view (:func:`consistency.engine.disputed_by_class`).
+
+    One query per view: choosing another class reads its rows (:func:`class_disputes`).
+    """
+    return disputed_by_class(store.annotations(dataset, view), limit)
+
+
+def class_disputes(table: pd.DataFrame, cls: str) -> pd.DataFrame:
+    """The rows of ``cls`` in :func:`disputed_classes`: item_id, disagreement, top share."""
+    found = table[table["class"] == cls]
+    return found[["item_id", "disagreement", "top_share"]].reset_index(drop=True)
+
+
 def disputed(
     store: Store, dataset: str, view: ViewFilter, cls: str, limit: int = 20
 ) -> pd.DataFrame:
     """The most disputed items with a label ``cls``: item_id, disagreement, top share.
 
-    Worst first (:func:`consistency.engine.disputed_items`); unanimous items are left out.
+    Worst first (as :func:`consistency.engine.disputed_items`); unanimous items are left out.
     """
-    ann = store.annotations(dataset, view)
-    found = disputed_items(ann, limit, [cls])
-    found = found[found["disagreement"] > 0]
-    return found[["item_id", "disagreement", "top_share"]].astype({"item_id": str})
+    return class_disputes(disputed_classes(store, dataset, view, limit), cls)
 
 
 def class_figures(row: Mapping[str, Any], intervals: pd.DataFrame | None = None) -> list[Figure]:
@@ -531,7 +553,7 @@ def detail_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
             md(f"Class '{cls}' has no label in this view. Widen the filters in the sidebar.")
         )
         return
-    intervals = ctx.cached(class_intervals, dataset, ctx.filter, N_BOOT)
+    intervals = view_intervals(ctx)
     show_figures(class_figures(row, intervals), columns=3)
     show_notes(row.get("notes") or [])
     left, right = st.columns([2, 3])
@@ -552,7 +574,7 @@ def detail_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
             )
     with right:
         st.markdown("**Most disputed items** with a label of this class")
-        found = ctx.cached(disputed, dataset, ctx.filter, cls)
+        found = class_disputes(ctx.cached(disputed_classes, dataset, ctx.filter), cls)
         items_table(
             ctx,
             found["item_id"].tolist(),
@@ -572,10 +594,14 @@ def items_plan(
     cls: str | None,
     level: str,
     n_boot: int,
+    profile: Profile | None = None,
 ) -> dict[str, Any]:
-    """:func:`consistency.planner.items_needed` on a view (the class's specific agreement, or alpha)."""
+    """:func:`consistency.planner.items_needed` on a view (the class's specific agreement, or alpha).
+
+    ``profile``: the view's profile when it is at hand (it is computed otherwise).
+    """
     return items_needed(
-        dataset_profile(store, dataset, view),
+        profile if profile is not None else dataset_profile(store, dataset, view),
         ci_width,
         cls,
         level,
@@ -689,8 +715,16 @@ def items_needed_panel(ctx: PageContext) -> None:
     with right:
         try:
             with computing("Bootstrapping the interval."):
+                p = view_profile(ctx)
                 need = ctx.cached(
-                    items_plan, dataset, ctx.filter, float(width), cls, ctx.view.level, N_BOOT
+                    items_plan,
+                    dataset,
+                    ctx.filter,
+                    float(width),
+                    cls,
+                    ctx.view.level,
+                    N_BOOT,
+                    profile=p,
                 )
         except ConsistencyError as exc:
             st.info(md(sentence_case(str(exc))))

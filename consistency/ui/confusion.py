@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from consistency.analysis import confusion_summary, dataset_profile, require_annotations
-from consistency.engine import disputed_items
+from consistency.engine import Profile, disputed_by_pair
 from consistency.errors import ConsistencyError
 from consistency.metrics.alpha import alpha
 from consistency.metrics.classes import alpha_after_merge, confusion
@@ -40,6 +40,7 @@ from consistency.ui.overview import (
     select_into_view,
     sentence_case,
     show_figures,
+    view_profile,
 )
 from consistency.ui.page import PageContext, link
 
@@ -186,7 +187,13 @@ def pairs_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def pair_merge(
-    store: Store, dataset: str, view: ViewFilter, a: str, b: str, level: str
+    store: Store,
+    dataset: str,
+    view: ViewFilter,
+    a: str,
+    b: str,
+    level: str,
+    profile: Profile | None = None,
 ) -> dict[str, float]:
     """Two classes side by side: their coincidences, the rates both ways, alpha now and merged.
 
@@ -197,7 +204,7 @@ def pair_merge(
         InvalidArgument: an unknown class, or a level at which the merge is undefined.
         NotComputable: alpha is undefined on the view.
     """
-    p = dataset_profile(store, dataset, view)
+    p = profile if profile is not None else dataset_profile(store, dataset, view)
     after = alpha_after_merge(p, a, b, level)  # type: ignore[arg-type]
     conf = confusion(p)
     i, j = conf.classes.index(a), conf.classes.index(b)
@@ -210,16 +217,24 @@ def pair_merge(
     }
 
 
+def disputed_pairs(store: Store, dataset: str, view: ViewFilter, limit: int = 20) -> pd.DataFrame:
+    """The most disputed items of every pair of classes of a view (one query, see
+    :func:`consistency.engine.disputed_by_pair`); a pair's rows: :func:`pair_disputes`."""
+    return disputed_by_pair(store.annotations(dataset, view), limit)
+
+
+def pair_disputes(table: pd.DataFrame, a: str, b: str) -> list[str]:
+    """The items of the pair ``a``, ``b`` (either order) in :func:`disputed_pairs`, worst first."""
+    low, high = sorted((str(a), str(b)))
+    hit = table[(table["class_a"] == low) & (table["class_b"] == high)]
+    return hit["item_id"].astype(str).tolist()
+
+
 def pair_items(
     store: Store, dataset: str, view: ViewFilter, a: str, b: str, limit: int = 20
 ) -> list[str]:
     """The most disputed items labeled both ``a`` and ``b`` (worst first)."""
-    ann = store.annotations(dataset, view)
-    both = ann
-    for cls in (a, b):
-        having = ann.filter(ann.label == cls).select("item_id").distinct()
-        both = both.semi_join(having, "item_id")
-    return disputed_items(both, limit)["item_id"].astype(str).tolist()
+    return pair_disputes(disputed_pairs(store, dataset, view, limit), a, b)
 
 
 def pair_figures(a: str, b: str, merge: Mapping[str, float], level: str) -> list[Figure]:
@@ -326,7 +341,9 @@ def pair_panel(ctx: PageContext) -> None:
     a, b = ctx.view.pair
     st.subheader(f"{md(a)} and {md(b)}")
     try:
-        merge = ctx.cached(pair_merge, dataset, ctx.filter, a, b, ctx.view.level)
+        merge = ctx.cached(
+            pair_merge, dataset, ctx.filter, a, b, ctx.view.level, profile=view_profile(ctx)
+        )
     except ConsistencyError as exc:
         st.warning(md(sentence_case(str(exc))))
     else:
@@ -335,4 +352,5 @@ def pair_panel(ctx: PageContext) -> None:
         with col:
             link("classes", replace(ctx.view.for_page("classes"), cls=cls), f"Class {md(cls)}")
     st.markdown(f"**Most disputed items** labeled both {md(a)} and {md(b)}")
-    items_table(ctx, ctx.cached(pair_items, dataset, ctx.filter, a, b), key=f"pair_{a}_{b}")
+    found = pair_disputes(ctx.cached(disputed_pairs, dataset, ctx.filter), a, b)
+    items_table(ctx, found, key=f"pair_{a}_{b}")

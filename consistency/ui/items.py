@@ -319,7 +319,9 @@ def with_dawid_skene(rows: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     >>> with_dawid_skene(rows, ds).values.tolist()
     [['a', 'x', nan, nan], ['b', 'tie: x | y', 'y', 0.9]]
     """
-    table = ds.rename(columns={"label": "ds_label", "confidence": "ds_confidence"})
+    ids = rows["item_id"].astype(str)
+    table = ds[ds["item_id"].isin(ids)]  # a few rows out of every item of the view
+    table = table.rename(columns={"label": "ds_label", "confidence": "ds_confidence"})
     table = table.astype({"item_id": str})
     out = rows.merge(table[["item_id", "ds_label", "ds_confidence"]], on="item_id", how="left")
     at = (

@@ -227,13 +227,16 @@ def kappa_matrix(
     >>> kappa_matrix(p, ["a", "b", "c"]).values.tolist()
     [[nan, 0.5, nan], [0.5, nan, nan], [nan, nan, nan]]
     """
-    names = list(labelers)
-    out = pd.DataFrame(np.nan, index=pd.Index(names), columns=pd.Index(names))
-    for row in pairs.to_dict("records"):
-        a, b = str(row["labeler_a"]), str(row["labeler_b"])
-        if a in out.index and b in out.index:
-            out.loc[a, b] = out.loc[b, a] = row[column]
-    return out
+    names = [str(x) for x in labelers]
+    at = pd.Index(names)
+    i = at.get_indexer(pairs["labeler_a"].astype(str))
+    j = at.get_indexer(pairs["labeler_b"].astype(str))
+    known = (i >= 0) & (j >= 0)
+    values = pairs[column].to_numpy(dtype=float)[known]
+    grid = np.full((len(names), len(names)), np.nan)
+    grid[i[known], j[known]] = values
+    grid[j[known], i[known]] = values
+    return pd.DataFrame(grid, index=at, columns=pd.Index(names))
 
 
 def heatmap(

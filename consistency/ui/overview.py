@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from consistency.analysis import AnalysisOptions, analyze, dataset_profile, overall
-from consistency.engine import profile
+from consistency.engine import Profile, profile
 from consistency.errors import ConsistencyError
 from consistency.notes import notes_for
 from consistency.store import Store, ViewFilter
@@ -70,6 +70,11 @@ def view_glance(store: Store, dataset: str, view: ViewFilter, level: str) -> dic
         with suppress(ConsistencyError):  # the analysis says why, in its own words
             out.update(overall(p, analysis_options(level)))
     return out
+
+
+def view_profile(ctx: PageContext) -> Profile:
+    """The profile of the page's view (cached): figures of a class or a pair are computed from it."""
+    return ctx.cached(dataset_profile, ctx.require_dataset(), ctx.filter)
 
 
 def get_glance(ctx: PageContext) -> dict[str, Any]:
