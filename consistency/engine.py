@@ -584,7 +584,7 @@ def disputed_by_class(ann: ir.Table, limit: int = 20) -> pd.DataFrame:
     For each class, the items with at least one label of the class and some
     disagreement (> 0), worst first as in :func:`disputed_items` (highest
     disagreement, then lowest top share, then item id). Columns ``class``,
-    ``rank`` (1, 2, ...), ``item_id``, ``disagreement``, ``top_share``;
+    ``rank`` (1, 2, ...), ``item_id``, ``m`` (its labels), ``disagreement``, ``top_share``;
     sorted by class and rank. A window over (item, class) pairs in the
     engine: a page choosing another class then reads the rows it has.
     """
@@ -598,7 +598,7 @@ def disputed_by_pair(ann: ir.Table, limit: int = 20) -> pd.DataFrame:
 
     For classes a < b (by name), the items with labels of both, worst first
     as in :func:`disputed_items`. Columns ``class_a``, ``class_b``, ``rank``,
-    ``item_id``, ``disagreement``, ``top_share``; sorted by pair and rank.
+    ``item_id``, ``m``, ``disagreement``, ``top_share``; sorted by pair and rank.
     """
     has = ann.select(cls=ann.label, item=ann.item_id).distinct()
     other = has.rename(cls_b="cls", item_b="item")
@@ -609,6 +609,17 @@ def disputed_by_pair(ann: ir.Table, limit: int = 20) -> pd.DataFrame:
     return out.astype({"class_a": str, "class_b": str})
 
 
+def disputed_by_labeler(ann: ir.Table, limit: int = 20) -> pd.DataFrame:
+    """The ``limit`` most disputed items each labeler labeled, in one query.
+
+    As :func:`disputed_by_class` with labelers for classes: columns
+    ``labeler_id``, ``rank``, ``item_id``, ``m``, ``disagreement``, ``top_share``.
+    """
+    has = ann.select(who=ann.labeler_id, item=ann.item_id).distinct()
+    out = _most_disputed(ann, has, ["who"], limit)
+    return out.rename(columns={"who": "labeler_id"}).astype({"labeler_id": str})
+
+
 def _most_disputed(ann: ir.Table, groups: ir.Table, by: list[str], limit: int) -> pd.DataFrame:
     """The ``limit`` most disputed items of each group of ``groups`` (columns ``by`` and ``item``)."""
     per = item_disagreement(ann)
@@ -617,7 +628,7 @@ def _most_disputed(ann: ir.Table, groups: ir.Table, by: list[str], limit: int) -
     order = [ibis.desc(j.disagreement), j.top_share, j.item_id]
     j = j.mutate(rank=ibis.row_number().over(group_by=[j[c] for c in by], order_by=order) + 1)
     j = j.filter(j.rank <= limit)
-    cols = [*by, "rank", "item_id", "disagreement", "top_share"]
+    cols = [*by, "rank", "item_id", "m", "disagreement", "top_share"]
     return j.select(*cols).order_by([*by, "rank"]).execute().astype({"item_id": str})
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from consistency.engine import (
     disputed_by_class,
+    disputed_by_labeler,
     disputed_by_pair,
     disputed_items,
     label_value_or_nan,
@@ -77,7 +78,7 @@ def test_disputed_items_order_and_class_filter():
     ),
     st.integers(1, 4),
 )
-def test_disputed_items_of_every_class_and_pair_in_one_query(rows, limit) -> None:
+def test_disputed_items_of_every_class_pair_and_labeler_in_one_query(rows, limit) -> None:
     df = pd.DataFrame(rows, columns=["item_id", "labeler_id", "label"]).astype({"item_id": str})
     t = ibis.memtable(df)
     by_class = disputed_by_class(t, limit)
@@ -100,3 +101,11 @@ def test_disputed_items_of_every_class_and_pair_in_one_query(rows, limit) -> Non
             got = by_pair[(by_pair["class_a"] == a) & (by_pair["class_b"] == b)]
             expected = [] if want is None else want["item_id"].astype(str).tolist()
             assert got["item_id"].tolist() == expected
+    by_labeler = disputed_by_labeler(t, limit)
+    for who in sorted(df["labeler_id"].unique()):
+        mine = t.filter(t.labeler_id == who).select("item_id").distinct()
+        want = disputed_items(t.semi_join(mine, "item_id"), limit)
+        want = want[want["disagreement"] > 0]
+        got = by_labeler[by_labeler["labeler_id"] == who]
+        assert got["item_id"].tolist() == want["item_id"].astype(str).tolist()
+        assert got["m"].tolist() == want["m"].tolist()

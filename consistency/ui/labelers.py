@@ -35,7 +35,7 @@ from consistency.analysis import (
     labeler_table,
     view_table,
 )
-from consistency.engine import disputed_items
+from consistency.engine import disputed_by_labeler
 from consistency.errors import NotComputable
 from consistency.metrics.consensus import dawid_skene, majority_vote
 from consistency.store import Store, ViewFilter
@@ -383,21 +383,34 @@ def confusion_highlights(
     ]
 
 
+def labelers_disputed(
+    store: Store, dataset: str, view: ViewFilter, limit: int = 20
+) -> pd.DataFrame:
+    """The most disputed items of every labeler of a view, in one query
+    (:func:`consistency.engine.disputed_by_labeler`): choosing another labeler reads its rows."""
+    return disputed_by_labeler(store.annotations(dataset, view), limit)
+
+
 def labeler_disputes(
-    store: Store, dataset: str, view: ViewFilter, labeler: str, limit: int = 20
+    store: Store,
+    dataset: str,
+    view: ViewFilter,
+    labeler: str,
+    limit: int = 20,
+    disputed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The most disputed items the labeler labeled, worst first (items whose labels all agree left out).
 
     Columns: item_id, labels (on the item), disagreement (the share of pairs
     of its labels that differ), this labeler's label(s) (``given``, joined by
     " | " when several), and the majority vote (``majority``; a tie lists the
-    tied labels joined by " | ").
+    tied labels joined by " | "). ``disputed``: :func:`labelers_disputed` of
+    the view, when at hand.
     """
     ann = store.annotations(dataset, view)
     mine = ann.filter(ann.labeler_id == labeler)
-    items = mine.select("item_id").distinct()
-    top = disputed_items(ann.semi_join(items, "item_id"), limit)
-    top = top[top["disagreement"] > 0]
+    table = disputed if disputed is not None else labelers_disputed(store, dataset, view, limit)
+    top = table[table["labeler_id"] == str(labeler)].head(limit)
     columns = ["item_id", "labels", "disagreement", "given", "majority"]
     if top.empty:
         return pd.DataFrame(columns=columns)
@@ -485,7 +498,12 @@ def _confusion(ctx: PageContext, labeler: str) -> None:
 
 def _disputes(ctx: PageContext, labeler: str) -> None:
     st.markdown("**The most disputed items this labeler labeled**")
-    disputes = computed(ctx, labeler_disputes, ctx.require_dataset(), ctx.filter, labeler)
+    every = computed(ctx, labelers_disputed, ctx.require_dataset(), ctx.filter)
+    if every is None:
+        return
+    disputes = computed(
+        ctx, labeler_disputes, ctx.require_dataset(), ctx.filter, labeler, 20, every
+    )
     if disputes is None:
         return
     if disputes.empty:
