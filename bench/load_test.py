@@ -15,6 +15,13 @@ than asked, or takes longer than ``--view-timeout``. Reported: sessions held,
 views, failures, median and 95th-percentile page time, the first (cold) view
 of each page, and the server's peak memory.
 
+With ``--sequence``, one session instead walks the pages in a fixed order on a
+freshly started server and every view is reported on its own: each page's
+first view (Overview first), then the same page with another focus (another
+class, pair, labeler or item) where it has one, then each page once more.
+That tells the first view of Overview apart from a change of class on the
+Classes page and from a change of page.
+
 The server listens on 127.0.0.1 only and the client connects nowhere else.
 The whole run is bounded by ``--timeout``.
 
@@ -22,6 +29,7 @@ Usage::
 
     python bench/load_test.py --size 1e6 --sessions 20 --views 8
     python bench/load_test.py --store my.duckdb --dataset my-data --sessions 5
+    python bench/load_test.py --size 1e7 --sequence
 """
 
 from __future__ import annotations
@@ -145,6 +153,17 @@ def build_store(n: int, out: Path | None = None) -> tuple[Path, str]:
 def focus_params(store_path: Path, dataset: str) -> tuple[int, dict[str, list[str]]]:
     """The dataset's size and a focus for each page: the two most used classes, the
     most active labeler, the most disputed item."""
+    n, focus, _ = focus_pair(store_path, dataset)
+    return n, focus
+
+
+def focus_pair(
+    store_path: Path, dataset: str
+) -> tuple[int, dict[str, list[str]], dict[str, list[str]]]:
+    """The dataset's size, the focus of :func:`focus_params`, and another one: the
+    second most used class, the first and third classes as a pair, the second most
+    active labeler, the second most disputed item (the first again where there is
+    no second)."""
     import ibis
 
     from consistency.store import Store, ViewFilter
@@ -158,16 +177,24 @@ def focus_params(store_path: Path, dataset: str) -> tuple[int, dict[str, list[st
     try:
         t = store.annotations(dataset, ViewFilter(rounds=("*",)))
         n = int(t.count().execute())
-        classes = top(t, "label", 2)
-        focus = {
-            "class": classes[:1],
-            "pair": sorted(classes),
-            "labeler": top(t, "labeler_id", 1),
-            "item": top(t, "item_id", 1),  # the item with the most different labels
-        }
+        classes = top(t, "label", 3)
+        labelers = top(t, "labeler_id", 2)
+        items = top(t, "item_id", 2)  # the items with the most different labels
     finally:
         store.close()
-    return n, focus
+    focus = {
+        "class": classes[:1],
+        "pair": sorted(classes[:2]),
+        "labeler": labelers[:1],
+        "item": items[:1],
+    }
+    other = {
+        "class": classes[1:2] or classes[:1],
+        "pair": sorted([classes[0], classes[-1]]) if len(classes) > 2 else sorted(classes[:2]),
+        "labeler": labelers[1:2] or labelers[:1],
+        "item": items[1:2] or items[:1],
+    }
+    return n, focus, other
 
 
 # ---- the server -------------------------------------------------------------------------------
@@ -239,16 +266,22 @@ def peak_memory_mb(pid: int) -> float | None:
 
 
 # ---- a session ---------------------------------------------------------------------------------
-async def _view(ws: object, page: str, title: str, query: str, timeout: float) -> None:
-    """Ask for a page and read until its script run ends; raise on any failure."""
+async def _view(ws: object, page: str, title: str, query: str, timeout: float) -> float | None:
+    """Ask for a page and read until its script run ends; raise on any failure.
+
+    Returns the seconds until the page's first figure card (``st.metric``)
+    arrived, None when it has none.
+    """
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     msg = BackMsg()
     msg.rerun_script.query_string = query
     msg.rerun_script.page_name = page
+    start = time.perf_counter()
     await ws.send(msg.SerializeToString())  # type: ignore[attr-defined]
     seen_title = None
+    first_figure = None
     while True:
         raw = await asyncio.wait_for(ws.recv(), timeout)  # type: ignore[attr-defined]
         fwd = ForwardMsg()
@@ -263,6 +296,8 @@ async def _view(ws: object, page: str, title: str, query: str, timeout: float) -
                 raise RuntimeError(f"{element.exception.type}: {element.exception.message[:200]}")
             if what == "heading" and seen_title is None:
                 seen_title = element.heading.body
+            if what == "metric" and first_figure is None:
+                first_figure = time.perf_counter() - start
         if kind == "script_finished":
             status = fwd.script_finished
             if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
@@ -271,7 +306,7 @@ async def _view(ws: object, page: str, title: str, query: str, timeout: float) -
                 raise RuntimeError(f"the script ended with status {status}")
             if seen_title != title:
                 raise RuntimeError(f"expected page '{title}', got '{seen_title}'")
-            return
+            return first_figure
 
 
 async def _session(
@@ -405,6 +440,147 @@ def run_load(
     )
 
 
+# ---- one session, page after page ----------------------------------------------------------
+@dataclass
+class Step:
+    """One view of ``--sequence``: which step, which page and focus, how long it took."""
+
+    step: str
+    page: str
+    focus: str
+    seconds: float
+    ok: bool
+    error: str = ""
+    server_peak_mb: float | None = None
+    first_figure_s: float | None = None
+
+
+@dataclass
+class SequenceReport:
+    """What ``--sequence`` measured."""
+
+    dataset: str
+    annotations: int
+    steps: list[Step]
+    server_start_mb: float | None = None
+    server_peak_mb: float | None = None
+    wall_s: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        """The number of views that failed."""
+        return sum(not s.ok for s in self.steps)
+
+    def text(self) -> str:
+        """The report, one line per view."""
+        lines = [
+            f"dataset {self.dataset}: {self.annotations:,} annotations",
+            f"{'step':<12} {'page':<16} {'focus':<28} {'seconds':>8} {'1st figure':>10}",
+        ]
+        for s in self.steps:
+            first = "" if s.first_figure_s is None else f"{s.first_figure_s:10.2f}"
+            status = (
+                f"{s.seconds:8.2f} {first:>10}" if s.ok else f"{s.seconds:8.2f}  FAILED: {s.error}"
+            )
+            lines.append(f"{s.step:<12} {s.page:<16} {s.focus[:28]:<28} {status}")
+        lines.append(
+            f"server memory: {self.server_start_mb or 0:.0f} MB at start, "
+            f"peak {self.server_peak_mb or 0:.0f} MB; wall time {self.wall_s:.0f} s"
+        )
+        return "\n".join(lines)
+
+
+def sequence_plan(
+    dataset: str, focus: dict[str, list[str]], other: dict[str, list[str]]
+) -> list[tuple[str, str, str, str, str]]:
+    """The views of ``--sequence``: (step, page path, title, query, focus in words).
+
+    Each page in the order of :data:`PAGES` is opened ("first"), then, when it
+    has a focus, opened again with ``other`` ("other focus"); then every page is
+    opened once more with its first focus ("again").
+    """
+
+    def view(
+        step: str, path: str, title: str, param: str | None, values: dict[str, list[str]]
+    ) -> tuple[str, str, str, str, str]:
+        params: list[tuple[str, str]] = [("dataset", dataset)]
+        words = ""
+        if param is not None:
+            params += [(param, value) for value in values[param]]
+            words = f"{param}={'+'.join(values[param])}"
+        return (step, path, title, urlencode(params), words)
+
+    plan = []
+    for path, title, param in PAGES:
+        plan.append(view("first", path, title, param, focus))
+        if param is not None:
+            plan.append(view("other focus", path, title, param, other))
+    plan += [view("again", path, title, param, focus) for path, title, param in PAGES]
+    return plan
+
+
+async def _walk(
+    port: int,
+    plan: list[tuple[str, str, str, str, str]],
+    view_timeout: float,
+    pid: int,
+    progress: bool = False,
+) -> list[Step]:
+    """One session viewing the plan's pages in turn (each view told on stderr with ``progress``)."""
+    import websockets
+
+    url = f"ws://{HOST}:{port}/_stcore/stream"
+    origin = f"http://{HOST}:{port}"
+    steps = []
+    # No keepalive pings, as a browser tab: a long script run may hold the server's
+    # event loop longer than the client's ping timeout, and the view is still coming.
+    async with websockets.connect(
+        url, subprotocols=["streamlit"], origin=origin, max_size=None, ping_interval=None
+    ) as ws:
+        for step, page, title, query, words in plan:
+            start = time.perf_counter()
+            first = None
+            try:
+                first = await _view(ws, page, title, query, view_timeout)
+                ok, error = True, ""
+            except Exception as exc:
+                ok, error = False, f"{type(exc).__name__}: {exc}"
+            seconds = round(time.perf_counter() - start, 3)
+            peak = peak_memory_mb(pid)
+            first_s = None if first is None else round(first, 3)
+            steps.append(Step(step, page or "Overview", words, seconds, ok, error, peak, first_s))
+            if progress:
+                print(f"{step} {page or 'Overview'} {words}: {seconds:.2f} s", file=sys.stderr)
+    return steps
+
+
+def run_sequence(
+    store_path: Path,
+    dataset: str,
+    *,
+    view_timeout: float = 300.0,
+    read_only: bool = True,
+    progress: bool = False,
+) -> SequenceReport:
+    """Start the dashboard on ``store_path`` and walk :func:`sequence_plan` in one session."""
+    started = time.monotonic()
+    n, focus, other = focus_pair(store_path, dataset)
+    port = free_port()
+    with dashboard(store_path, port, read_only=read_only) as server:
+        at_start = peak_memory_mb(server.pid)
+        plan = sequence_plan(dataset, focus, other)
+        steps = asyncio.run(_walk(port, plan, view_timeout, server.pid, progress))
+        peak = peak_memory_mb(server.pid)
+    return SequenceReport(
+        dataset=dataset,
+        annotations=n,
+        steps=steps,
+        server_start_mb=at_start,
+        server_peak_mb=peak,
+        wall_s=time.monotonic() - started,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line; exits 1 when a view failed or the run exceeded ``--timeout``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -416,7 +592,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--view-timeout", type=float, default=300.0, dest="view_timeout")
     parser.add_argument("--timeout", type=float, default=1800.0, help="bound of the whole run (s)")
     parser.add_argument("--writable", action="store_true", help="run the dashboard read-write")
-    parser.add_argument("--out", type=Path, default=RESULTS / "load_test.json")
+    parser.add_argument(
+        "--sequence",
+        action="store_true",
+        help="one session: each page first, with another focus, then again; every view reported",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="JSON report (default bench/results/load_test.json, load_sequence.json with --sequence)",
+    )
     args = parser.parse_args(argv)
     if args.store is not None:
         if not args.dataset:
@@ -433,17 +618,29 @@ def main(argv: list[str] | None = None) -> int:
     bound = threading.Timer(args.timeout, lambda: os._exit(2))  # the bound, whatever happens
     bound.daemon = True
     bound.start()
-    report = run_load(
-        store_path,
-        dataset,
-        sessions=args.sessions,
-        views=args.views,
-        view_timeout=args.view_timeout,
-        read_only=not args.writable,
-    )
+    report: Report | SequenceReport
+    if args.sequence:
+        report = run_sequence(
+            store_path,
+            dataset,
+            view_timeout=args.view_timeout,
+            read_only=not args.writable,
+            progress=True,
+        )
+        out = args.out or RESULTS / "load_sequence.json"
+    else:
+        report = run_load(
+            store_path,
+            dataset,
+            sessions=args.sessions,
+            views=args.views,
+            view_timeout=args.view_timeout,
+            read_only=not args.writable,
+        )
+        out = args.out or RESULTS / "load_test.json"
     print(report.text())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(asdict(report), indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(asdict(report), indent=2))
     return 0 if report.failed == 0 else 1
 
 

@@ -287,3 +287,31 @@ def test_concurrent_sessions_on_the_real_dashboard_all_succeed(tmp_path: Path) -
     assert (report.sessions_held, report.views, report.failed) == (3, 9, 0), report.errors
     assert set(report.cold_s) == {"Overview", *(path for path, _, _ in load_test.PAGES[1:])}
     assert 0 < report.median_s <= report.p95_s <= report.max_s
+
+
+@pytest.mark.xdist_group("server")
+def test_one_session_walks_every_page_and_each_view_is_timed(tmp_path: Path) -> None:
+    """``bench/load_test.py --sequence`` on a small store: every view answered, each timed."""
+    db = tmp_path / "walked.duckdb"
+    store = Store(db)
+    try:
+        assert import_upload(store, "small.csv", _csv("t", 40), dataset="small").ok
+    finally:
+        store.close()
+    load_test = _load_test_module()
+    with ThreadPoolExecutor(1) as pool:
+        report = pool.submit(load_test.run_sequence, db, "small", view_timeout=240).result()
+    assert report.failed == 0, [s.error for s in report.steps if not s.ok]
+    pages = [path or "Overview" for path, _, _ in load_test.PAGES]
+    focused = [path for path, _, param in load_test.PAGES if param is not None]
+    steps = [(s.step, s.page) for s in report.steps]
+    assert steps[: len(pages) + len(focused)] == [
+        step
+        for page in pages
+        for step in [("first", page)] + ([("other focus", page)] if page in focused else [])
+    ]
+    assert steps[len(pages) + len(focused) :] == [("again", page) for page in pages]
+    overview = report.steps[0]
+    # the Overview's cards come before its recommendations, within the whole view's time
+    assert overview.first_figure_s is not None and 0 < overview.first_figure_s <= overview.seconds
+    assert report.annotations > 0 and "Overview" in report.text()

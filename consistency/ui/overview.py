@@ -45,18 +45,16 @@ def view_counts(store: Store, dataset: str, view: ViewFilter) -> dict[str, int]:
     return {k: int(row[k].iat[0]) for k in ("annotations", "items", "labelers", "classes")}
 
 
-def view_glance(store: Store, dataset: str, view: ViewFilter, level: str) -> dict[str, Any]:
+def view_glance(store: Store, dataset: str, view: ViewFilter) -> dict[str, Any]:
     """The Overview's first figures, from one profile of the view (one pass in the engine).
 
     ``counts`` as :func:`view_counts`, ``labels_per_item`` as
-    :func:`labels_per_item`, ``dataset.pairable_items``, and, when agreement
-    is computable, alpha with its interval, Fleiss' kappa, Gwet's AC1 and
-    percent agreement as :func:`view_analysis` gives them (the same profile,
-    draws and seed, so the figures do not change when the analysis arrives).
-    It has no notes and no recommendations: those need the whole analysis.
+    :func:`labels_per_item`, and the ``profile`` itself, from which
+    :func:`glance_agreement` draws the agreement figures.
     """
     p = profile(store.annotations(dataset, view), repeats=False)
-    out: dict[str, Any] = {
+    return {
+        "profile": p,
         "counts": {
             "annotations": p.annotations,
             "items": p.items,
@@ -64,12 +62,26 @@ def view_glance(store: Store, dataset: str, view: ViewFilter, level: str) -> dic
             "classes": len(p.labels),
         },
         "labels_per_item": p.labels_per_item(),
-        "dataset": {"pairable_items": p.pairable_items},
     }
-    if p.annotations:
-        with suppress(ConsistencyError):  # the analysis says why, in its own words
-            out.update(overall(p, analysis_options(level)))
-    return out
+
+
+def glance_agreement(
+    store: Store, dataset: str, view: ViewFilter, level: str, profile: Profile
+) -> dict[str, Any]:
+    """Alpha with its interval, Fleiss' kappa, Gwet's AC1 and percent agreement of a glance.
+
+    As :func:`view_analysis` gives them (the same profile, draws and seed, so
+    the figures do not change when the analysis arrives), with
+    ``dataset.pairable_items``; empty when agreement is not computable here
+    (the analysis then says why). No notes, no recommendations: those need
+    the whole analysis.
+    """
+    if not profile.annotations:
+        return {}
+    with suppress(ConsistencyError):
+        figures = overall(profile, analysis_options(level))
+        return {**figures, "dataset": {"pairable_items": profile.pairable_items}}
+    return {}
 
 
 def view_profile(ctx: PageContext) -> Profile:
@@ -79,7 +91,7 @@ def view_profile(ctx: PageContext) -> Profile:
 
 def get_glance(ctx: PageContext) -> dict[str, Any]:
     """The view's :func:`view_glance` (cached)."""
-    return ctx.cached(view_glance, ctx.require_dataset(), ctx.filter, ctx.view.level)
+    return ctx.cached(view_glance, ctx.require_dataset(), ctx.filter)
 
 
 def datasets_frame(store: Store) -> pd.DataFrame:
@@ -476,16 +488,27 @@ def agreement_panel(ctx: PageContext, result: Mapping[str, Any]) -> None:
 def analysis_panels(ctx: PageContext, glance: Mapping[str, Any] | None = None) -> None:
     """Agreement, then what to do next: the glance's figures at once, the rest when computed.
 
-    The agreement cards show the :func:`view_glance` figures while the whole
+    The agreement cards show the :func:`glance_agreement` figures while the whole
     analysis runs (on a large view it takes a while the first time), then
     are drawn again with its notes, followed by the recommendations.
     """
-    slot = st.empty()
-    if glance and "alpha" in glance:
-        with slot.container():
-            agreement_panel(ctx, glance)
-            st.caption(":material/hourglass_top: Notes and recommendations are being worked out…")
+    slot, waiting = st.empty(), st.empty()
+    if glance:
+        quick = ctx.cached(
+            glance_agreement,
+            ctx.require_dataset(),
+            ctx.filter,
+            ctx.view.level,
+            profile=glance["profile"],
+        )
+        if quick:
+            with slot.container():
+                agreement_panel(ctx, quick)  # no notes: the full panel has as many elements or more
+            waiting.caption(
+                ":material/hourglass_top: Notes and recommendations are being worked out…"
+            )
     result = get_analysis(ctx)
+    waiting.empty()
     with slot.container():
         agreement_panel(ctx, result)
     recommendations_panel(ctx, result)

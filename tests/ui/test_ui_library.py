@@ -13,7 +13,13 @@ from consistency.sample import SAMPLE_DATASET, ensure_sample, import_sample
 from consistency.store import Store
 from consistency.ui import data, fmt
 from consistency.ui.catalog import build_catalog, data_version, item_exists
-from consistency.ui.overview import labels_per_item, view_analysis, view_counts, view_glance
+from consistency.ui.overview import (
+    glance_agreement,
+    labels_per_item,
+    view_analysis,
+    view_counts,
+    view_glance,
+)
 from consistency.ui.state import Catalog, View
 
 
@@ -218,7 +224,7 @@ VIEW_COUNTS = [
 )
 def test_view_counts(store: Store, query: str, expected: dict[str, int]) -> None:
     assert view_counts(store, "defects", View.from_query(query).view_filter()) == expected
-    glance = view_glance(store, "defects", View.from_query(query).view_filter(), "nominal")
+    glance = view_glance(store, "defects", View.from_query(query).view_filter())
     assert glance["counts"] == expected
 
 
@@ -228,30 +234,30 @@ def test_the_glance_shows_the_figures_the_analysis_will_show(tmp_path: Path) -> 
     try:
         import_sample(store)
         view = View.from_query("round=all").view_filter()
-        glance = view_glance(store, SAMPLE_DATASET, view, level)
+        glance = view_glance(store, SAMPLE_DATASET, view)
         result = view_analysis(store, SAMPLE_DATASET, view, level)
         assert glance["labels_per_item"] == labels_per_item(store, SAMPLE_DATASET, view)
         assert glance["counts"] == view_counts(store, SAMPLE_DATASET, view)
-        assert glance["dataset"]["pairable_items"] == result["dataset"]["pairable_items"]
+        quick = glance_agreement(store, SAMPLE_DATASET, view, level, glance["profile"])
+        assert quick["dataset"]["pairable_items"] == result["dataset"]["pairable_items"]
         for key in ("fleiss_kappa", "fleiss_kappa_note", "gwet_ac1", "percent_agreement"):
-            assert glance[key] == result[key], key
+            assert quick[key] == result[key], key
         figures = ("level", "value", "ci_low", "ci_high", "confidence", "draws")
-        assert {k: glance["alpha"][k] for k in figures} == {k: result["alpha"][k] for k in figures}
-        assert (
-            glance["alpha"]["draws"] == 1000
-            and glance["alpha"]["ci_low"] < glance["alpha"]["value"]
-        )
+        assert {k: quick["alpha"][k] for k in figures} == {k: result["alpha"][k] for k in figures}
+        assert quick["alpha"]["draws"] == 1000
+        assert quick["alpha"]["ci_low"] < quick["alpha"]["value"]
         # words as labels have no order: no figures at a glance, the analysis says why
-        assert "alpha" not in view_glance(store, SAMPLE_DATASET, view, "ordinal")
+        assert glance_agreement(store, SAMPLE_DATASET, view, "ordinal", glance["profile"]) == {}
     finally:
         store.close()
 
 
 def test_a_glance_at_an_empty_view_has_counts_and_no_figures(store: Store) -> None:
     view = View.from_query("labelers=nobody-at-all").view_filter()
-    glance = view_glance(store, "defects", view, "nominal")
+    glance = view_glance(store, "defects", view)
     assert glance["counts"] == {"annotations": 0, "items": 0, "labelers": 0, "classes": 0}
-    assert "alpha" not in glance and glance["labels_per_item"] == {}
+    assert glance["labels_per_item"] == {}
+    assert glance_agreement(store, "defects", view, "nominal", glance["profile"]) == {}
 
 
 # ---- the sample dataset -------------------------------------------------------------------

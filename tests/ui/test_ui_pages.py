@@ -58,6 +58,10 @@ def test_overview_opens_on_the_default_dataset(db_path: Path) -> None:
         "Labelers": "3",
         "Classes": "3",
     }
+    # the agreement cards are drawn once, after the quick figures gave way to the analysis
+    assert [m.label for m in at.metric].count("Gwet's AC1") == 1
+    assert not [c.value for c in at.caption if "being worked out" in c.value]
+    assert at.subheader.values.count("Agreement") == 1
     # the URL names the dataset, so a copied link survives a new default
     assert at.query_params == {"dataset": "defects"}
     assert at.sidebar.code[0].value == "/?dataset=defects"
