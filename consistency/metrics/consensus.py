@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, TypeVar
 
@@ -275,6 +275,10 @@ class DawidSkeneResult:
         converged: whether the log-likelihood change fell below ``tol``.
         log_likelihood: observed-data log-likelihood (natural log) at the
             returned parameters.
+        support: labeler_id -> how many of its labels fall on items of each
+            true class, as expected under the posteriors: support_l(k) = sum
+            over l's annotations (u, l, c) of T_uk (index the classes). A row
+            of a labeler's confusion matrix rests on that many labels.
     """
 
     labels: pd.DataFrame
@@ -284,6 +288,7 @@ class DawidSkeneResult:
     iterations: int
     converged: bool
     log_likelihood: float
+    support: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -587,6 +592,17 @@ def _ds_result(
         str(lab): pd.DataFrame(conf[i], index=true, columns=observed)
         for i, lab in enumerate(d.labelers)
     }
+    k = len(d.classes)
+    # (A^T T)[l * K + c, k] summed over the labels c: each labeler's expected labels per true class
+    per_label = sum(
+        (np.asarray(b[2].T @ post[b[0] : b[1]]) for b in d.blocks),
+        np.zeros((len(d.labelers) * k, k)),
+    )
+    per_labeler = per_label.reshape(len(d.labelers), k, k).sum(axis=1)
+    support = {
+        str(lab): pd.Series(per_labeler[i], index=classes, name="support")
+        for i, lab in enumerate(d.labelers)
+    }
     return DawidSkeneResult(
         labels,
         posteriors,
@@ -595,6 +611,7 @@ def _ds_result(
         iterations,
         converged,
         log_likelihood,
+        support,
     )
 
 

@@ -342,16 +342,8 @@ def labeler_confusions(store: Store, dataset: str, view: ViewFilter) -> LabelerC
     A row of a labeler's matrix rests on the items of that true class it
     labeled: support_l(k) = sum over l's annotations of P(true class of the item = k).
     """
-    ann = store.annotations(dataset, view)
-    fit = dawid_skene(ann, max_iter=DS_MAX_ITER)
-    pairs = ann.select("labeler_id", "item_id").execute().astype(str)
-    post = fit.posteriors
-    support: dict[str, pd.Series] = {}
-    if len(pairs) and len(post):
-        rows = post.reindex(pairs["item_id"].to_numpy()).to_numpy(dtype=float)
-        per = pd.DataFrame(rows, columns=post.columns).groupby(pairs["labeler_id"].to_numpy()).sum()
-        support = {str(who): per.loc[who] for who in per.index}
-    return LabelerConfusions(fit.confusions, support, fit.converged)
+    fit = dawid_skene(store.annotations(dataset, view), max_iter=DS_MAX_ITER)
+    return LabelerConfusions(fit.confusions, fit.support, fit.converged)
 
 
 def confusion_highlights(

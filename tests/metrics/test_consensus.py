@@ -321,6 +321,12 @@ def test_dawid_skene_outputs_are_distributions(
         assert labels.loc[item, "confidence"] == pytest.approx(res.posteriors.loc[item].max())
     assert np.isfinite(res.log_likelihood) and res.log_likelihood <= 1e-9
     assert 1 <= res.iterations <= 30
+    # support: each labeler's labels spread over the true classes by the posteriors
+    for who in res.confusions:
+        mine = [u for u, w, _ in rows if w == who]
+        want = res.posteriors.loc[mine].sum(axis=0)
+        np.testing.assert_allclose(res.support[who].to_numpy(), want.to_numpy(), atol=1e-9)
+        assert res.support[who].sum() == pytest.approx(len(mine), abs=1e-9)
 
 
 # ---------------------------------------------------------------- gold accuracy
