@@ -99,15 +99,24 @@ def specific_agreement_draws(p: Profile, cls: str, n_boot: int = 1000, seed: int
     o_cc = sum_u n_uc (n_uc - 1) / (m_u - 1) and n_c = sum_u n_uc over the
     pairable items of the draw.
     """
+    c = _class_index(p, cls)
+    return specific_agreement_draws_all(p, n_boot, seed)[:, c]
+
+
+def specific_agreement_draws_all(p: Profile, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+    """:func:`specific_agreement_draws` of every class at once: n_boot x K (columns: ``p.labels``).
+
+    The draws of the items are made once and shared by the classes (the same
+    seed gives the same draws as one class at a time).
+    """
     if n_boot < 1:
         raise InvalidArgument(f"the number of bootstrap draws must be at least 1; found {n_boot}")
-    c = _class_index(p, cls)
     rng = np.random.default_rng(seed)
-    n_uc = p.counts[:, c].astype(float)
+    counts = p.counts.astype(float)
     m = p.m.astype(float)
-    keep = p.pairable
-    occ = np.where(keep, n_uc * (n_uc - 1) / np.maximum(m - 1, 1), 0.0)
-    nc = np.where(keep, n_uc, 0.0)
+    keep = p.pairable[:, None]
+    occ = np.where(keep, counts * (counts - 1) / np.maximum(m - 1, 1)[:, None], 0.0)
+    nc = np.where(keep, counts, 0.0)
     w = rng.multinomial(p.items, p.weight / p.items, size=n_boot).astype(float)
     num, den = w @ occ, w @ nc
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -157,6 +166,7 @@ def items_needed(
     seed: int = 0,
     margin: float = MARGIN,
     confidence: float = 0.95,
+    draws: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """How many more pairable items, labeled as now, bring an interval under ``ci_width``.
 
@@ -169,6 +179,8 @@ def items_needed(
         level, n_boot, seed, confidence: of the bootstrap interval (as in
             :func:`consistency.metrics.alpha.alpha_with_ci`).
         margin: aim at (1 - margin) ci_width (see the module docstring).
+        draws: the class's :func:`specific_agreement_draws` when they are at
+            hand (of the same profile, ``n_boot`` and ``seed``).
 
     Returns:
         ``target`` (``alpha`` or ``specific_agreement:<class>``), ``value``,
@@ -186,7 +198,8 @@ def items_needed(
         items_now = p.pairable_items
     else:
         c = _class_index(p, cls)
-        draws = specific_agreement_draws(p, cls, n_boot, seed)
+        if draws is None:
+            draws = specific_agreement_draws(p, cls, n_boot, seed)
         low, high = _percentile_interval(draws, confidence)
         mask = p.pairable & (p.counts[:, c] > 0)
         items_now = int(p.weight[mask].sum())

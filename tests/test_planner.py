@@ -26,6 +26,7 @@ from consistency.planner import (
     parse_overlap,
     simulate,
     specific_agreement_draws,
+    specific_agreement_draws_all,
 )
 
 
@@ -287,6 +288,17 @@ def test_specific_agreement_draws_center_on_the_value() -> None:
     draws = specific_agreement_draws(p, "a", n_boot=400, seed=0)
     value = items_needed(p, 1.0, cls="a", n_boot=10)["value"]
     assert abs(np.nanmedian(draws) - value) < 0.02
+
+
+def test_every_class_drawn_at_once_is_each_class_drawn_alone() -> None:
+    p = _profile(simulate(EVEN, 200, 3, seed=2))
+    every = specific_agreement_draws_all(p, n_boot=300, seed=4)
+    assert every.shape == (300, len(p.labels))
+    for c, cls in enumerate(p.labels):
+        alone = specific_agreement_draws(p, cls, n_boot=300, seed=4)
+        np.testing.assert_array_equal(every[:, c], alone)
+        given = items_needed(p, 0.05, cls=cls, n_boot=300, seed=4, draws=every[:, c])
+        assert given == items_needed(p, 0.05, cls=cls, n_boot=300, seed=4)
 
 
 def test_items_to_reach_scales_with_the_square_of_the_width_ratio() -> None:

@@ -38,7 +38,7 @@ from consistency.planner import (
     expected_accuracy,
     items_needed,
     labeler_model,
-    specific_agreement_draws,
+    specific_agreement_draws_all,
 )
 from consistency.store import Store, ViewFilter
 from consistency.ui import fmt
@@ -146,21 +146,50 @@ def specific_agreement_intervals(
         Columns ``class``, ``ci_low``, ``ci_high``, one row per class of the
         profile (NaN where every draw is undefined).
     """
+    if not p.items:
+        return pd.DataFrame(columns=["class", "ci_low", "ci_high"])
+    every = specific_agreement_draws_all(p, n_boot, seed)
+    return intervals_of_draws(pd.DataFrame(every, columns=list(p.labels)), confidence)
+
+
+def intervals_of_draws(draws: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Percentile intervals of each column of bootstrap ``draws`` (NaN draws left out).
+
+    >>> intervals_of_draws(pd.DataFrame({"a": [0.1, 0.2, 0.3], "b": [float("nan")] * 3}), 0.5)
+      class  ci_low  ci_high
+    0     a    0.15     0.25
+    1     b     NaN      NaN
+    """
     rows = []
     tail = (1 - confidence) / 2 * 100
-    for cls in p.labels if p.items else ():
-        draws = specific_agreement_draws(p, cls, n_boot, seed)
-        ok = draws[~np.isnan(draws)]
+    for cls in draws.columns:
+        column = draws[cls].to_numpy(dtype=float)
+        ok = column[~np.isnan(column)]
         low, high = np.percentile(ok, [tail, 100 - tail]) if len(ok) else (np.nan, np.nan)
-        rows.append((cls, float(low), float(high)))
+        rows.append((str(cls), float(low), float(high)))
     return pd.DataFrame(rows, columns=["class", "ci_low", "ci_high"])
 
 
-def view_intervals(ctx: PageContext) -> pd.DataFrame:
-    """:func:`class_intervals` of the page's view (cached), from :func:`view_profile`."""
+def class_draws(
+    store: Store, dataset: str, view: ViewFilter, n_boot: int, profile: Profile | None = None
+) -> pd.DataFrame:
+    """Bootstrap draws of every class's specific agreement (n_boot x classes), of a view."""
+    p = profile if profile is not None else dataset_profile(store, dataset, view)
+    if not p.items:
+        return pd.DataFrame(columns=list(p.labels))
+    return pd.DataFrame(specific_agreement_draws_all(p, n_boot), columns=list(p.labels))
+
+
+def view_draws(ctx: PageContext) -> pd.DataFrame:
+    """:func:`class_draws` of the page's view (cached), from :func:`view_profile`."""
     return ctx.cached(
-        class_intervals, ctx.require_dataset(), ctx.filter, N_BOOT, profile=view_profile(ctx)
+        class_draws, ctx.require_dataset(), ctx.filter, N_BOOT, profile=view_profile(ctx)
     )
+
+
+def view_intervals(ctx: PageContext) -> pd.DataFrame:
+    """:func:`class_intervals` of the page's view: the percentiles of :func:`view_draws`."""
+    return intervals_of_draws(view_draws(ctx))
 
 
 def class_intervals(
@@ -595,17 +624,20 @@ def items_plan(
     level: str,
     n_boot: int,
     profile: Profile | None = None,
+    draws: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """:func:`consistency.planner.items_needed` on a view (the class's specific agreement, or alpha).
 
-    ``profile``: the view's profile when it is at hand (it is computed otherwise).
+    ``profile``: the view's profile, ``draws``: the class's draws
+    (:func:`class_draws`), when they are at hand (they are computed otherwise).
     """
     return items_needed(
         profile if profile is not None else dataset_profile(store, dataset, view),
         ci_width,
         cls,
-        level,
-        n_boot,  # type: ignore[arg-type]
+        level,  # type: ignore[arg-type]
+        n_boot,
+        draws=draws,
     )
 
 
@@ -715,7 +747,7 @@ def items_needed_panel(ctx: PageContext) -> None:
     with right:
         try:
             with computing("Bootstrapping the interval."):
-                p = view_profile(ctx)
+                every = view_draws(ctx)
                 need = ctx.cached(
                     items_plan,
                     dataset,
@@ -724,7 +756,8 @@ def items_needed_panel(ctx: PageContext) -> None:
                     cls,
                     ctx.view.level,
                     N_BOOT,
-                    profile=p,
+                    profile=view_profile(ctx),
+                    draws=every[cls].to_numpy(dtype=float) if cls in every.columns else None,
                 )
         except ConsistencyError as exc:
             st.info(md(sentence_case(str(exc))))
