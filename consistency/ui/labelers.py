@@ -378,9 +378,31 @@ def confusion_highlights(
 def labelers_disputed(
     store: Store, dataset: str, view: ViewFilter, limit: int = 20
 ) -> pd.DataFrame:
-    """The most disputed items of every labeler of a view, in one query
-    (:func:`consistency.engine.disputed_by_labeler`): choosing another labeler reads its rows."""
-    return disputed_by_labeler(store.annotations(dataset, view), limit)
+    """The most disputed items of every labeler of a view, each with its labels and votes.
+
+    :func:`consistency.engine.disputed_by_labeler` (one query), then one
+    query on those items for what each labeler said (``given``, joined by
+    " | " when several) and the majority vote (``majority``; a tie lists the
+    tied labels joined by " | "). Choosing another labeler reads its rows
+    (:func:`labeler_disputes`).
+    """
+    ann = store.annotations(dataset, view)
+    top = disputed_by_labeler(ann, limit)
+    if top.empty:
+        return top.assign(given=pd.Series(dtype=str), majority=pd.Series(dtype=str))
+    ids = sorted(set(top["item_id"].astype(str)))
+    some = ann.filter(ann.item_id.isin(ids))
+    said = some.select("labeler_id", "item_id", "label").execute().astype(str)
+    given = said.groupby(["labeler_id", "item_id"])["label"].agg(
+        lambda s: " | ".join(sorted(set(s)))
+    )
+    mv = majority_vote(some).set_index("item_id")
+    vote = {
+        i: " | ".join(mv.at[i, "tied_labels"]) if mv.at[i, "tie"] else str(mv.at[i, "label"])
+        for i in ids
+    }
+    keys = list(zip(top["labeler_id"].astype(str), top["item_id"].astype(str), strict=True))
+    return top.assign(given=[given.get(k, "") for k in keys], majority=[vote[i] for _, i in keys])
 
 
 def labeler_disputes(
@@ -397,30 +419,17 @@ def labeler_disputes(
     of its labels that differ), this labeler's label(s) (``given``, joined by
     " | " when several), and the majority vote (``majority``; a tie lists the
     tied labels joined by " | "). ``disputed``: :func:`labelers_disputed` of
-    the view, when at hand.
+    the view, when at hand (no query is run then).
     """
-    ann = store.annotations(dataset, view)
-    mine = ann.filter(ann.labeler_id == labeler)
     table = disputed if disputed is not None else labelers_disputed(store, dataset, view, limit)
     top = table[table["labeler_id"] == str(labeler)].head(limit)
-    columns = ["item_id", "labels", "disagreement", "given", "majority"]
-    if top.empty:
-        return pd.DataFrame(columns=columns)
-    ids = top["item_id"].astype(str).tolist()
-    given = mine.filter(mine.item_id.isin(ids)).select("item_id", "label").execute().astype(str)
-    given = given.groupby("item_id")["label"].agg(lambda s: " | ".join(sorted(set(s))))
-    mv = majority_vote(ann.filter(ann.item_id.isin(ids))).set_index("item_id")
-    majority = [
-        " | ".join(mv.at[i, "tied_labels"]) if mv.at[i, "tie"] else str(mv.at[i, "label"])
-        for i in ids
-    ]
     return pd.DataFrame(
         {
-            "item_id": ids,
+            "item_id": top["item_id"].astype(str).to_numpy(),
             "labels": top["m"].astype(int).to_numpy(),
             "disagreement": top["disagreement"].astype(float).to_numpy(),
-            "given": [given.get(i, "") for i in ids],
-            "majority": majority,
+            "given": top["given"].astype(str).to_numpy(),
+            "majority": top["majority"].astype(str).to_numpy(),
         }
     )
 
@@ -493,11 +502,7 @@ def _disputes(ctx: PageContext, labeler: str) -> None:
     every = computed(ctx, labelers_disputed, ctx.require_dataset(), ctx.filter)
     if every is None:
         return
-    disputes = computed(
-        ctx, labeler_disputes, ctx.require_dataset(), ctx.filter, labeler, 20, every
-    )
-    if disputes is None:
-        return
+    disputes = labeler_disputes(ctx.store, ctx.require_dataset(), ctx.filter, labeler, 20, every)
     if disputes.empty:
         st.caption("None of its items has labels that disagree.")
         return
