@@ -52,7 +52,7 @@ def choose(page: Page, widget: str, label: str, option: str) -> None:
     )
     box.click()
     page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # closes the menu (Escape may clear a clearable box)
 
 
 def main_expanders(page: Page) -> Locator:
@@ -126,6 +126,10 @@ def test_copy_link_reopens_the_same_view(
     choose(page, "stSelectbox", "Round", "Round 2")
     expected = "Overview of dataset 'inspection': round 2, all items, all labelers."
     expect(sentence(page)).to_have_text(expected, timeout=TIMEOUT_MS)
+    # the next filter once the first is in the address bar and the page has finished drawing
+    expect(page).to_have_url(re.compile(r"round=2"), timeout=TIMEOUT_MS)
+    settled(page.locator('[data-testid="stMetric"]'))
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT_MS)
     choose(page, "stMultiSelect", "Labelers", "insp_07")
     expected = "Overview of dataset 'inspection': round 2, all items, labeler insp_07."
     expect(sentence(page)).to_have_text(expected, timeout=TIMEOUT_MS)
