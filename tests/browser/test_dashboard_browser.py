@@ -126,9 +126,10 @@ def test_copy_link_reopens_the_same_view(
     choose(page, "stSelectbox", "Round", "Round 2")
     expected = "Overview of dataset 'inspection': round 2, all items, all labelers."
     expect(sentence(page)).to_have_text(expected, timeout=TIMEOUT_MS)
-    # the next filter once the first is in the address bar and the page has finished drawing
+    # the next filter once the first is in the address bar and the page has finished
+    # (its recommendations, last on the page, are there)
     expect(page).to_have_url(re.compile(r"round=2"), timeout=TIMEOUT_MS)
-    settled(page.locator('[data-testid="stMetric"]'))
+    expect(page.get_by_text("What to do next", exact=True)).to_be_visible(timeout=3 * TIMEOUT_MS)
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT_MS)
     choose(page, "stMultiSelect", "Labelers", "insp_07")
     expected = "Overview of dataset 'inspection': round 2, all items, labeler insp_07."
